@@ -1,0 +1,37 @@
+# Two entry points: `make run` (the dashboard on the bundled data) and `make test` (every test).
+# Each sets up .venv from requirements.txt first, so both work on a fresh machine with Python 3.11.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8501
+
+.PHONY: run test lint format data clean
+
+$(BIN)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+run: $(BIN)/.installed
+	$(BIN)/streamlit run dashboard.py --server.port $(PORT)
+
+test: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(BIN)/.installed
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# Rebuild the bundled dataset's stored version from its reviewed CSV.
+data: $(BIN)/.installed
+	$(BIN)/python -m timeline.bundled
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Event Timeline: time-stamped event rows in, an interactive timeline out."""

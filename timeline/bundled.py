@@ -1,0 +1,31 @@
+"""The bundled dataset: built from the reviewed CSV kept in data/ (`python -m timeline.bundled`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from timeline import store
+from timeline.cli import meta_for
+from timeline.ingest import ImportOptions, ImportResult, read_events
+
+DATASET_ID = "crocus-city-hall-2024"
+NAME = "Crocus City Hall attack, 22 March 2024, and reactions"
+CSV_PATH = store.DEFAULT_ROOT / f"{DATASET_ID}.csv"
+OPTIONS = ImportOptions(file_name=CSV_PATH.name)
+
+
+def read_reviewed_csv(path: Path = CSV_PATH) -> ImportResult:
+    """The reviewed CSV read exactly as an upload of it would be."""
+    return read_events(path.read_bytes(), OPTIONS)
+
+
+def build(root: Path | None = None) -> store.VersionInfo:
+    """Store the reviewed CSV as a version of the bundled dataset (same content, same version)."""
+    result = read_reviewed_csv()
+    meta = meta_for(result, name=NAME, source_file=CSV_PATH.name, options=OPTIONS)
+    return store.save(result.events, result.rejects, meta, dataset_id=DATASET_ID, root=root)
+
+
+if __name__ == "__main__":
+    info = build()
+    print(f"{info.dataset_id} version {info.version}: {info.meta['rows']} events in {info.path}")

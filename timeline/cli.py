@@ -1,0 +1,204 @@
+"""The command line: import, validate, list and export datasets (`python -m timeline ...`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from timeline import store
+from timeline.errors import BadInputError, TimelineError, UsageError
+from timeline.ingest import ImportOptions, ImportResult, read_events
+
+EXIT_OK, EXIT_BAD_INPUT, EXIT_USAGE = 0, 1, 2
+_SHOWN_REJECTS = 10
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors are one line on stderr with exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _mapping(pairs: Sequence[str]) -> dict[str, str | None]:
+    mapping: dict[str, str | None] = {}
+    for pair in pairs:
+        field_name, sep, column = pair.partition("=")
+        if not sep or not field_name:
+            raise UsageError(f"--map takes FIELD=COLUMN; got {pair!r}")
+        mapping[field_name.strip()] = column or None
+    return mapping
+
+
+def _options(args: argparse.Namespace) -> ImportOptions:
+    date_order = "dayfirst" if args.dayfirst else "monthfirst" if args.monthfirst else "auto"
+    return ImportOptions(
+        file_name=Path(args.file).name,
+        mapping=_mapping(args.map or []),
+        tz=args.tz,
+        date_order=date_order,
+        max_bytes=args.max_bytes,
+    )
+
+
+def _read(args: argparse.Namespace) -> ImportResult:
+    path = Path(args.file)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise BadInputError(f"cannot read the file: {exc.strerror or exc}", file=str(path)) from exc
+    return read_events(data, _options(args))
+
+
+def meta_for(result: ImportResult, *, name: str, source_file: str, options: ImportOptions) -> dict:
+    """What a stored version records about the import that made it."""
+    return {
+        "name": name,
+        "source_file": source_file,
+        "source_sha256": result.sha256,
+        "tz": options.tz,
+        "date_order": options.date_order,
+        "mapping_overrides": {k: v for k, v in options.mapping.items()},
+        "input_columns": list(result.columns),
+        **result.summary(),
+    }
+
+
+def _report(result: ImportResult, *, dataset: str | None, rejects_file: str | None, as_json: bool) -> str:
+    if as_json:
+        return json.dumps(
+            {"dataset": dataset, **result.summary(), "rejects_file": rejects_file},
+            ensure_ascii=False,
+            indent=2,
+        )
+    lines = [
+        f"{result.rows_read} rows read: {result.accepted} accepted, {result.rejected} rejected, "
+        f"{result.duplicates} exact duplicates dropped",
+        f"layout: {result.preset}, {result.encoding}, delimiter {result.delimiter!r}",
+        "mapping: " + ", ".join(f"{field}={column}" for field, column in result.mapping.items()),
+    ]
+    lines += [f"note: {notice}" for notice in result.notices]
+    for row in result.rejects.slice(0, _SHOWN_REJECTS).to_pylist():
+        lines.append(f"rejected line {row['line']}: {row['reason']}")
+    if result.rejected > _SHOWN_REJECTS:
+        lines.append(f"... and {result.rejected - _SHOWN_REJECTS} more rejected rows")
+    if dataset:
+        lines.append(
+            f"saved as dataset {dataset}" + (f"; rejected rows in {rejects_file}" if rejects_file else "")
+        )
+    return "\n".join(lines)
+
+
+def _import(args: argparse.Namespace) -> int:
+    result = _read(args)
+    name = args.name or Path(args.file).stem
+    dataset_id = store.slugify(name)
+    meta = meta_for(result, name=name, source_file=Path(args.file).name, options=_options(args))
+    info = store.save(result.events, result.rejects, meta, dataset_id=dataset_id, append=args.append)
+    rejects_file = str(info.path / "rejects.csv")
+    print(_report(result, dataset=dataset_id, rejects_file=rejects_file, as_json=args.json))
+    return EXIT_OK
+
+
+def _validate(args: argparse.Namespace) -> int:
+    print(_report(_read(args), dataset=None, rejects_file=None, as_json=args.json))
+    return EXIT_OK
+
+
+def _list(args: argparse.Namespace) -> int:
+    datasets = store.list_datasets()
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "dataset": d.dataset_id,
+                        "name": d.name,
+                        "version": d.latest.version,
+                        "created": d.latest.created,
+                        "rows": d.latest.meta.get("rows"),
+                        "versions": [v.version for v in d.versions],
+                    }
+                    for d in datasets
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return EXIT_OK
+    if not datasets:
+        print(f"no datasets in {store.store_root()}")
+    for d in datasets:
+        latest = d.latest
+        print(
+            f"{d.dataset_id}\t{latest.meta.get('rows')} events\tversion {latest.version} "
+            f"({len(d.versions)} in all)\t{latest.created}\t{d.name}"
+        )
+    return EXIT_OK
+
+
+def _export(args: argparse.Namespace) -> int:
+    data = store.export(args.dataset, args.version, args.format)
+    if args.output in (None, "-"):
+        sys.stdout.buffer.write(data)
+    else:
+        Path(args.output).write_bytes(data)
+    return EXIT_OK
+
+
+def _add_read_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", help="CSV or TSV file")
+    parser.add_argument(
+        "--map",
+        action="append",
+        metavar="FIELD=COLUMN",
+        help="use COLUMN for FIELD (a canonical column or date, time, year, month, day, end_date, end_time)",
+    )
+    parser.add_argument("--tz", default="UTC", help="IANA zone of times without an offset (default UTC)")
+    order = parser.add_mutually_exclusive_group()
+    order.add_argument("--dayfirst", action="store_true", help="numeric dates are day/month/year")
+    order.add_argument("--monthfirst", action="store_true", help="numeric dates are month/day/year")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--max-bytes", type=int, default=ImportOptions.max_bytes, help=argparse.SUPPRESS)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m timeline", description="Event Timeline datasets from the command line.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    importer = commands.add_parser("import", help="import a CSV into the store as a new dataset version")
+    _add_read_options(importer)
+    importer.add_argument("--name", help="dataset name (default: the file name); its slug is the dataset id")
+    importer.add_argument("--append", action="store_true", help="merge into the newest version, by event_id")
+    importer.set_defaults(run=_import)
+    validate = commands.add_parser("validate", help="read and report a CSV; write nothing")
+    _add_read_options(validate)
+    validate.set_defaults(run=_validate)
+    listing = commands.add_parser("list", help="list the datasets in the store")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    listing.set_defaults(run=_list)
+    export = commands.add_parser("export", help="write a dataset's events as CSV or Parquet")
+    export.add_argument("dataset", help="dataset id")
+    export.add_argument("--format", default="csv", choices=("csv", "parquet"))
+    export.add_argument("--version", help="version id (default: the newest)")
+    export.add_argument("-o", "--output", help="output file (default: standard output)")
+    export.set_defaults(run=_export)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; errors become one line on stderr and an exit status, never a traceback."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except TimelineError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:
+        print(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        return EXIT_BAD_INPUT

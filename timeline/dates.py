@@ -1,0 +1,510 @@
+"""Vectorised reading of date and time text into UTC instants with an honest precision."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from timeline.errors import UsageError
+from timeline.schema import PRECISIONS
+
+SECOND, MINUTE, HOUR, DAY, MONTH, YEAR = range(len(PRECISIONS))
+DATE_ORDERS = ("auto", "dayfirst", "monthfirst")
+_US_PER_MINUTE = 60_000_000
+_US_PER_DAY = 86_400_000_000
+_MISSING = -1
+
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ),
+        start=1,
+    )
+    for name in names
+}
+
+_TIME = (
+    r"(?P<hour>\d{1,2})(?::(?P<minute>\d{2})(?::(?P<second>\d{2})(?:[.,](?P<fraction>\d{1,9}))?)?)?"
+    r"\s*(?P<ampm>[AaPp]\.?[Mm]\.?)?"
+)
+_ZONE = r"\s*(?P<zone>[Zz]|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?"
+_ISO = (
+    r"^(?P<year>\d{4})(?:[-/.](?P<month>\d{1,2})(?:[-/.](?P<day>\d{1,2})"
+    r"(?:[T ]\s*(?P<hour>\d{1,2})(?::?(?P<minute>\d{2})"
+    r"(?::?(?P<second>\d{2})(?:[.,](?P<fraction>\d{1,9}))?)?)?)?)?)?" + _ZONE + r"$"
+)
+_COMPACT = (
+    r"^(?P<year>\d{4})(?P<month>\d{2})(?P<day>\d{2})(?:(?P<hour>\d{2})(?P<minute>\d{2})(?P<second>\d{2})?)?$"
+)
+_NUMERIC = (
+    r"^(?P<first>\d{1,2})[/.-](?P<second_part>\d{1,2})[/.-](?P<year>\d{4}|\d{2})(?:[ T,]+"
+    + _TIME
+    + r")?"
+    + _ZONE
+    + r"$"
+)
+_WEEKDAY = r"(?:[A-Za-z]+\.?,?\s+)?"
+_DAY_MONTH_YEAR = (
+    r"^"
+    + _WEEKDAY
+    + r"(?P<day>\d{1,2})(?:st|nd|rd|th)?\.?\s+(?P<month_name>[A-Za-z]+)\.?,?\s+(?P<year>\d{4})"
+    r"(?:[ ,T]+(?:at\s+)?" + _TIME + r")?" + _ZONE + r"$"
+)
+_MONTH_DAY_YEAR = (
+    r"^" + _WEEKDAY + r"(?P<month_name>[A-Za-z]+)\.?\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>\d{4})"
+    r"(?:[ ,T]+(?:at\s+)?" + _TIME + r")?" + _ZONE + r"$"
+)
+_MONTH_YEAR = r"^(?P<month_name>[A-Za-z]+)\.?,?\s+(?P<year>\d{4})$"
+_TIME_ONLY = r"^" + _TIME + _ZONE + r"$"
+_EPOCH = r"^(?P<epoch>\d{9,10}|\d{12,13}|\d{15,16})(?:\.(?P<fraction>\d{1,9}))?$"
+
+# Patterns that say "this is a date" on sight; bare digit runs (ids, counts) are not among them.
+_SELF_EVIDENT = (_ISO, _NUMERIC, _DAY_MONTH_YEAR, _MONTH_DAY_YEAR, _MONTH_YEAR)
+
+
+@dataclass
+class Parsed:
+    """Instants parsed from one column: UTC microseconds, precision index, stated offset, errors."""
+
+    utc_us: np.ndarray
+    precision: np.ndarray
+    offset_minutes: np.ndarray
+    has_offset: np.ndarray
+    ok: np.ndarray
+    errors: np.ndarray
+    notices: list[str] = field(default_factory=list)
+
+    def take(self, mask: np.ndarray) -> Parsed:
+        """Only the rows where mask is true."""
+        return Parsed(
+            self.utc_us[mask],
+            self.precision[mask],
+            self.offset_minutes[mask],
+            self.has_offset[mask],
+            self.ok[mask],
+            self.errors[mask],
+            self.notices,
+        )
+
+
+@dataclass
+class _Parts:
+    """Date and time components as int arrays; _MISSING where the text does not state them."""
+
+    n: int
+    year: np.ndarray = None  # type: ignore[assignment]
+    month: np.ndarray = None  # type: ignore[assignment]
+    day: np.ndarray = None  # type: ignore[assignment]
+    hour: np.ndarray = None  # type: ignore[assignment]
+    minute: np.ndarray = None  # type: ignore[assignment]
+    second: np.ndarray = None  # type: ignore[assignment]
+    micro: np.ndarray = None  # type: ignore[assignment]
+    offset: np.ndarray = None  # type: ignore[assignment]
+    has_offset: np.ndarray = None  # type: ignore[assignment]
+    epoch_us: np.ndarray = None  # type: ignore[assignment]
+    is_epoch: np.ndarray = None  # type: ignore[assignment]
+    matched: np.ndarray = None  # type: ignore[assignment]
+    error: np.ndarray = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        for name in ("year", "month", "day", "hour", "minute", "second", "micro", "offset", "epoch_us"):
+            setattr(self, name, np.full(self.n, _MISSING, dtype=np.int64))
+        self.has_offset = np.zeros(self.n, dtype=bool)
+        self.is_epoch = np.zeros(self.n, dtype=bool)
+        self.matched = np.zeros(self.n, dtype=bool)
+        self.error = np.full(self.n, None, dtype=object)
+
+
+def _ints(struct: pa.StructArray, name: str) -> np.ndarray:
+    """One captured group as int64, _MISSING where the group did not take part (or does not exist)."""
+    if name not in _field_names(struct):
+        return np.full(len(struct), _MISSING, dtype=np.int64)
+    text = struct.field(name)
+    text = pc.if_else(pc.equal(text, ""), None, text)
+    return pc.fill_null(pc.cast(text, pa.int64()), _MISSING).to_numpy(zero_copy_only=False)
+
+
+def _field_names(struct: pa.StructArray) -> set[str]:
+    return {struct.type.field(i).name for i in range(struct.type.num_fields)}
+
+
+def _extract(values: pa.Array, pattern: str, todo: np.ndarray) -> tuple[np.ndarray, pa.StructArray]:
+    """Rows (among todo) that match pattern, and the captured groups for those rows."""
+    idx = np.flatnonzero(todo)
+    if len(idx) == 0:
+        return idx, None
+    sub = values.take(pa.array(idx))
+    hits = pc.fill_null(pc.match_substring_regex(sub, pattern), False).to_numpy(zero_copy_only=False)
+    idx = idx[hits]
+    if len(idx) == 0:
+        return idx, None
+    return idx, pc.extract_regex(sub.filter(pa.array(hits)), pattern)
+
+
+def _fill_time(parts: _Parts, idx: np.ndarray, struct: pa.StructArray) -> None:
+    names = _field_names(struct)
+    if "hour" not in names:
+        return
+    hour = _ints(struct, "hour")
+    minute = _ints(struct, "minute")
+    second = _ints(struct, "second")
+    if "ampm" in names:
+        ampm = pc.utf8_lower(pc.replace_substring(struct.field("ampm"), ".", "")).to_numpy(
+            zero_copy_only=False
+        )
+        pm = ampm == "pm"
+        am = ampm == "am"
+        bad = (am | pm) & ((hour < 1) | (hour > 12))
+        hour = np.where(pm & (hour < 12), hour + 12, np.where(am & (hour == 12), 0, hour))
+        hour = np.where(bad, 99, hour)
+    frac_value = _ints(struct, "fraction")
+    frac_digits = np.zeros(len(struct), dtype=np.int64)
+    if "fraction" in names:
+        frac_digits = pc.fill_null(pc.utf8_length(struct.field("fraction")), 0).to_numpy(zero_copy_only=False)
+    micro = np.where(
+        frac_value >= 0,
+        (frac_value * (10 ** np.clip(6 - frac_digits, 0, 6))) // (10 ** np.clip(frac_digits - 6, 0, 9)),
+        _MISSING,
+    )
+    parts.hour[idx] = hour
+    parts.minute[idx] = minute
+    parts.second[idx] = second
+    parts.micro[idx] = micro
+
+
+def _fill_zone(parts: _Parts, idx: np.ndarray, struct: pa.StructArray) -> None:
+    if "zone" not in _field_names(struct):
+        return
+    zone = struct.field("zone")
+    stated = pc.invert(pc.fill_null(pc.equal(zone, ""), True)).to_numpy(zero_copy_only=False)
+    digits = pc.replace_substring_regex(zone, r"[^0-9]", "")
+    hours = pc.fill_null(
+        pc.cast(pc.if_else(pc.equal(digits, ""), None, pc.utf8_slice_codeunits(digits, 0, 2)), pa.int64()), 0
+    )
+    mins = pc.utf8_slice_codeunits(digits, 2, 4)
+    mins = pc.fill_null(pc.cast(pc.if_else(pc.equal(mins, ""), None, mins), pa.int64()), 0)
+    sign = np.where(pc.fill_null(pc.starts_with(zone, "-"), False).to_numpy(zero_copy_only=False), -1, 1)
+    offset = sign * (hours.to_numpy(zero_copy_only=False) * 60 + mins.to_numpy(zero_copy_only=False))
+    parts.offset[idx] = np.where(stated, offset, _MISSING)
+    parts.has_offset[idx] = stated
+
+
+def _month_numbers(struct: pa.StructArray) -> np.ndarray:
+    names = pc.utf8_lower(struct.field("month_name")).to_pylist()
+    return np.array([_MONTHS.get(name, 0) for name in names], dtype=np.int64)
+
+
+def _century(year: np.ndarray, digits: np.ndarray) -> np.ndarray:
+    """Two-digit years pivot like POSIX strptime: 69-99 are 19xx, 00-68 are 20xx."""
+    return np.where(digits == 2, np.where(year >= 69, 1900 + year, 2000 + year), year)
+
+
+def _read_numeric(
+    parts: _Parts, values: pa.Array, todo: np.ndarray, date_order: str, column: str
+) -> list[str]:
+    """Day-first or month-first numeric dates, the order decided for the whole column."""
+    idx, struct = _extract(values, _NUMERIC, todo)
+    if len(idx) == 0:
+        return []
+    first = _ints(struct, "first")
+    second = _ints(struct, "second_part")
+    year_text = struct.field("year")
+    year = _century(_ints(struct, "year"), pc.utf8_length(year_text).to_numpy(zero_copy_only=False))
+    notices = []
+    fits_dayfirst = (second >= 1) & (second <= 12)
+    fits_monthfirst = (first >= 1) & (first <= 12)
+    if date_order == "auto":
+        only_day = int(np.sum(fits_dayfirst & ~fits_monthfirst))
+        only_month = int(np.sum(fits_monthfirst & ~fits_dayfirst))
+        if only_day and only_month:
+            dayfirst = only_day >= only_month
+            notices.append(
+                f"Column {column!r} mixes day-first and month-first dates; read as "
+                f"{'day-first' if dayfirst else 'month-first'} (the majority); "
+                "rows that contradict it are rejected."
+            )
+        elif only_day:
+            dayfirst = True
+        elif only_month:
+            dayfirst = False
+        else:
+            dayfirst = False
+            notices.append(
+                f"Column {column!r}: all {len(idx)} numeric dates are ambiguous "
+                "(every day and month is 12 or less); "
+                "read as month-first. Choose day-first if that is wrong."
+            )
+    else:
+        dayfirst = date_order == "dayfirst"
+    day, month = (first, second) if dayfirst else (second, first)
+    fits = fits_dayfirst if dayfirst else fits_monthfirst
+    order = "day-first" if dayfirst else "month-first"
+    parts.year[idx] = year
+    parts.month[idx] = np.where(fits, month, 0)
+    parts.day[idx] = day
+    wrong_month = month[~fits]
+    parts.error[idx[~fits]] = [f"is not a {order} date (its month would be {m})" for m in wrong_month]
+    _fill_time(parts, idx, struct)
+    _fill_zone(parts, idx, struct)
+    parts.matched[idx] = True
+    return notices
+
+
+def _read_pattern(parts: _Parts, values: pa.Array, todo: np.ndarray, pattern: str) -> None:
+    idx, struct = _extract(values, pattern, todo)
+    if len(idx) == 0:
+        return
+    names = _field_names(struct)
+    parts.year[idx] = _ints(struct, "year")
+    if "month" in names:
+        parts.month[idx] = _ints(struct, "month")
+    if "month_name" in names:
+        parts.month[idx] = _month_numbers(struct)
+    if "day" in names:
+        parts.day[idx] = _ints(struct, "day")
+    _fill_time(parts, idx, struct)
+    _fill_zone(parts, idx, struct)
+    parts.matched[idx] = True
+
+
+def _read_epoch(parts: _Parts, values: pa.Array, todo: np.ndarray) -> None:
+    idx, struct = _extract(values, _EPOCH, todo)
+    if len(idx) == 0:
+        return
+    digits = pc.utf8_length(struct.field("epoch")).to_numpy(zero_copy_only=False)
+    number = _ints(struct, "epoch")
+    scale = np.where(digits <= 10, 1_000_000, np.where(digits <= 13, 1_000, 1))
+    fraction = struct.field("fraction")
+    frac_digits = pc.fill_null(pc.utf8_length(fraction), 0).to_numpy(zero_copy_only=False)
+    frac = np.maximum(_ints(struct, "fraction"), 0)
+    frac_us = np.where(
+        scale == 1_000_000,
+        (frac * 10 ** np.clip(6 - frac_digits, 0, 6)) // 10 ** np.clip(frac_digits - 6, 0, 9),
+        0,
+    )
+    parts.epoch_us[idx] = number * scale + frac_us
+    parts.is_epoch[idx] = True
+    parts.matched[idx] = True
+
+
+def _clean(values: pa.Array) -> pa.Array:
+    return pc.utf8_trim_whitespace(pc.cast(values, pa.string()))
+
+
+def read_parts(
+    values: pa.Array, *, date_order: str, column: str, allow_epoch: bool = True
+) -> tuple[_Parts, list[str]]:
+    """Components of each value of a date(-time) column; rows matching no format stay unmatched."""
+    if date_order not in DATE_ORDERS:
+        raise UsageError(f"date_order must be one of {', '.join(DATE_ORDERS)}; got {date_order!r}")
+    values = _clean(values)
+    parts = _Parts(len(values))
+    present = pc.fill_null(pc.not_equal(values, ""), False).to_numpy(zero_copy_only=False)
+    _read_pattern(parts, values, present, _ISO)
+    if allow_epoch:
+        _read_epoch(parts, values, present & ~parts.matched)
+    _read_pattern(parts, values, present & ~parts.matched, _COMPACT)
+    notices = _read_numeric(parts, values, present & ~parts.matched, date_order, column)
+    for pattern in (_DAY_MONTH_YEAR, _MONTH_DAY_YEAR, _MONTH_YEAR):
+        _read_pattern(parts, values, present & ~parts.matched, pattern)
+    return parts, notices
+
+
+def read_time_parts(parts: _Parts, values: pa.Array) -> None:
+    """Add the times of a separate time column to date parts that state a day and no time."""
+    values = _clean(values)
+    todo = (parts.day != _MISSING) & (parts.hour == _MISSING) & ~parts.is_epoch
+    todo &= pc.fill_null(pc.not_equal(values, ""), False).to_numpy(zero_copy_only=False)
+    idx, struct = _extract(values, _TIME_ONLY, todo)
+    if len(idx) == 0:
+        return
+    _fill_time(parts, idx, struct)
+    _fill_zone(parts, idx, struct)
+
+
+def parts_from_columns(year: pa.Array, month: pa.Array | None, day: pa.Array | None) -> _Parts:
+    """Components from separate year/month/day columns; 0 or missing month/day lowers the precision."""
+    parts = _Parts(len(year))
+
+    def number(values: pa.Array | None) -> np.ndarray:
+        if values is None:
+            return np.full(len(year), _MISSING, dtype=np.int64)
+        text = _clean(values)
+        text = pc.replace_substring_regex(text, r"\.0+$", "")
+        numeric = pc.fill_null(pc.match_substring_regex(text, r"^-?\d{1,4}$"), False)
+        return pc.fill_null(pc.cast(pc.if_else(numeric, text, None), pa.int64()), _MISSING).to_numpy(
+            zero_copy_only=False
+        )
+
+    y, m, d = number(year), number(month), number(day)
+    m = np.where(m <= 0, _MISSING, m)
+    d = np.where((d <= 0) | (m == _MISSING), _MISSING, d)
+    parts.year[:] = y
+    parts.month[:] = m
+    parts.day[:] = d
+    parts.matched[:] = y > 0
+    return parts
+
+
+def _days_from_civil(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Days since 1970-01-01 for each date, and whether the date exists (no 30 February)."""
+    safe_year = np.clip(year, 1, 9999)
+    safe_month = np.clip(month, 1, 12)
+    months = (safe_year - 1970).astype("datetime64[Y]").astype("datetime64[M]") + (safe_month - 1).astype(
+        "timedelta64[M]"
+    )
+    start = months.astype("datetime64[D]")
+    days = start + (np.clip(day, 1, 31) - 1).astype("timedelta64[D]")
+    exists = days.astype("datetime64[M]") == months
+    return days.astype(np.int64), exists
+
+
+def resolve(parts: _Parts, *, tz: str, column: str) -> Parsed:
+    """UTC instants, precision and offset from components; naive values are read in zone tz."""
+    ok = parts.matched.copy()
+    errors = parts.error.copy()
+    has = {name: getattr(parts, name) != _MISSING for name in ("month", "day", "hour", "minute", "second")}
+    precision = np.select(
+        [~has["month"], ~has["day"], ~has["hour"], ~has["minute"], ~has["second"]],
+        [YEAR, MONTH, DAY, HOUR, MINUTE],
+        SECOND,
+    ).astype(np.int8)
+    month = np.where(has["month"], parts.month, 1)
+    day = np.where(has["day"], parts.day, 1)
+    hour = np.maximum(parts.hour, 0)
+    minute = np.maximum(parts.minute, 0)
+    second = np.maximum(parts.second, 0)
+    micro = np.maximum(parts.micro, 0)
+    in_range = (parts.year >= 1) & (parts.year <= 9999)
+    valid_fields = (month >= 1) & (month <= 12) & (day >= 1) & (day <= 31)
+    valid_fields &= (hour <= 23) & (minute <= 59) & (second <= 60) & (np.abs(parts.offset) <= 18 * 60)
+    days, exists = _days_from_civil(parts.year, month, day)
+    local_us = (
+        days * _US_PER_DAY
+        + hour * 3_600_000_000
+        + minute * _US_PER_MINUTE
+        + np.minimum(second, 59) * 1_000_000
+        + micro
+    )
+    date_ok = ~parts.is_epoch & ok & (errors == None)  # noqa: E711 - elementwise test on an object array
+    bad_year = date_ok & ~in_range
+    errors[bad_year] = "has a year outside 1-9999"
+    bad_field = date_ok & in_range & ~(valid_fields & exists)
+    errors[bad_field] = "is not a real date or time"
+    utc_us = np.where(parts.has_offset, local_us - parts.offset * _US_PER_MINUTE, local_us)
+    offset = np.where(parts.has_offset, parts.offset, _MISSING)
+    naive = date_ok & in_range & valid_fields & exists & ~parts.has_offset
+    if naive.any() and tz != "UTC":
+        stamps = pd.DatetimeIndex(local_us[naive].astype("datetime64[us]"))
+        localized = stamps.tz_localize(
+            tz, ambiguous=np.ones(len(stamps), dtype=bool), nonexistent="shift_forward"
+        )
+        utc_naive = localized.tz_convert("UTC").tz_localize(None).asi8
+        utc_naive = utc_naive // 1000 if localized.unit == "ns" else utc_naive
+        utc_us[naive] = utc_naive
+        offset[naive] = (local_us[naive] - utc_naive) // _US_PER_MINUTE
+    elif naive.any():
+        offset[naive] = 0
+    epoch = parts.is_epoch & ok
+    utc_us = np.where(epoch, parts.epoch_us, utc_us)
+    precision = np.where(epoch, SECOND, precision).astype(np.int8)
+    unmatched = ~parts.matched
+    errors[unmatched] = "is not a date in any known format"
+    ok &= errors == None  # noqa: E711 - elementwise test on an object array
+    has_offset = (parts.has_offset | naive) & ok & ~epoch
+    return Parsed(utc_us, precision, offset, has_offset, ok, errors)
+
+
+def validate_zone(tz: str) -> str:
+    """The zone name if it is a valid IANA zone, else UsageError naming it."""
+    try:
+        pd.Timestamp("2024-01-01").tz_localize(tz)
+    except Exception as exc:  # pandas raises several types for unknown zones
+        raise UsageError(
+            f"unknown time zone {tz!r}; use an IANA name such as 'UTC' or 'Europe/Moscow'"
+        ) from exc
+    return tz
+
+
+def looks_like_dates(values: pa.Array, *, threshold: float = 0.8) -> bool:
+    """Whether most non-empty values read as dates on sight (used to find an unnamed date column)."""
+    values = _clean(values)
+    present = values.filter(pc.fill_null(pc.not_equal(values, ""), False))
+    if len(present) == 0:
+        return False
+    hits = np.zeros(len(present), dtype=bool)
+    for pattern in _SELF_EVIDENT:
+        hits |= pc.fill_null(pc.match_substring_regex(present, pattern), False).to_numpy(zero_copy_only=False)
+    if not hits.any():
+        return False
+    # A bare 4-digit number column (counts, codes) is not a date column.
+    year_only = pc.fill_null(pc.match_substring_regex(present, r"^\d{4}$"), False).to_numpy(
+        zero_copy_only=False
+    )
+    return hits.mean() >= threshold and not year_only.all()
+
+
+def looks_like_times(values: pa.Array, *, threshold: float = 0.8) -> bool:
+    """Whether most non-empty values are clock times (HH:MM[:SS])."""
+    values = _clean(values)
+    present = values.filter(pc.fill_null(pc.not_equal(values, ""), False))
+    if len(present) == 0:
+        return False
+    hits = pc.fill_null(pc.match_substring_regex(present, r"^\d{1,2}:\d{2}(?::\d{2})?"), False)
+    return pc.mean(pc.cast(hits, pa.int8())).as_py() >= threshold
+
+
+def _local(utc_us: np.ndarray, offset_minutes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    offset = np.where(offset_minutes == _MISSING, 0, offset_minutes) * _US_PER_MINUTE
+    return (utc_us + offset).astype("datetime64[us]"), offset
+
+
+_UNIT_US = {SECOND: 1_000_000, MINUTE: _US_PER_MINUTE, HOUR: 3_600_000_000, DAY: _US_PER_DAY}
+
+
+def start_of_interval(utc_us: np.ndarray, precision: np.ndarray, offset_minutes: np.ndarray) -> np.ndarray:
+    """Each instant moved back to the start of its precision's unit, in its local time."""
+    local, offset = _local(utc_us, offset_minutes)
+    local_us = local.astype(np.int64)
+    unit = np.select([precision == p for p in _UNIT_US], list(_UNIT_US.values()), 1)
+    start = np.where(
+        precision == YEAR,
+        local.astype("datetime64[Y]").astype("datetime64[us]").astype(np.int64),
+        np.where(
+            precision == MONTH,
+            local.astype("datetime64[M]").astype("datetime64[us]").astype(np.int64),
+            local_us - np.mod(local_us, unit),
+        ),
+    )
+    return start - offset
+
+
+def end_of_interval(utc_us: np.ndarray, precision: np.ndarray, offset_minutes: np.ndarray) -> np.ndarray:
+    """The end (exclusive) of the interval each instant could lie in, computed in its local time."""
+    local, offset = _local(utc_us, offset_minutes)
+    unit = np.select([precision == p for p in _UNIT_US], list(_UNIT_US.values()), 0)
+    next_month = (local.astype("datetime64[M]") + 1).astype("datetime64[us]")
+    next_year = (local.astype("datetime64[Y]") + 1).astype("datetime64[us]")
+    local_end = np.where(
+        precision == YEAR,
+        next_year,
+        np.where(precision == MONTH, next_month, local + unit.astype("timedelta64[us]")),
+    )
+    return local_end.astype(np.int64) - offset

@@ -1,0 +1,632 @@
+"""CSV bytes in, canonical events and rejected rows out: every input row is stored or reported."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from timeline import dates, presets, sniff
+from timeline import schema as s
+from timeline.errors import BadInputError, UsageError
+
+DEFAULT_MAX_BYTES = 512 * 1024 * 1024
+_MISSING_MARKERS = (
+    "",
+    "NA",
+    "N/A",
+    "n/a",
+    "#N/A",
+    "NULL",
+    "null",
+    "Null",
+    "None",
+    "none",
+    "nan",
+    "NaN",
+    "-",
+    "--",
+)
+_MISSING_PATTERN = r"^\*+$"
+_NUMERIC_FIELDS = (s.FATALITIES, s.INJURED, s.LATITUDE, s.LONGITUDE)
+_URL_PATTERN = r"https?://[^\s;,<>\"']+"
+_REJECT_SCHEMA = pa.schema([("line", pa.int64()), ("reason", pa.string()), ("record", pa.string())])
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """How to read a file: its name (for messages), mapping overrides, zone of naive times, date order."""
+
+    file_name: str = "upload.csv"
+    mapping: Mapping[str, str | None] = field(default_factory=dict)
+    tz: str = "UTC"
+    date_order: str = "auto"
+    max_bytes: int = DEFAULT_MAX_BYTES
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import produced: the events, the rejected rows and the counts that must add up."""
+
+    events: pa.Table
+    rejects: pa.Table
+    rows_read: int
+    duplicates: int
+    mapping: dict[str, str]
+    preset: str
+    encoding: str
+    delimiter: str
+    notices: tuple[str, ...]
+    columns: tuple[str, ...]
+    sha256: str
+
+    @property
+    def accepted(self) -> int:
+        return self.events.num_rows
+
+    @property
+    def rejected(self) -> int:
+        return self.rejects.num_rows
+
+    def summary(self) -> dict:
+        """The counts and choices, as recorded in a version's meta.json and printed by --json."""
+        return {
+            "rows_read": self.rows_read,
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "duplicates": self.duplicates,
+            "mapping": self.mapping,
+            "preset": self.preset,
+            "encoding": self.encoding,
+            "delimiter": self.delimiter,
+            "notices": list(self.notices),
+        }
+
+
+@dataclass
+class _Rows:
+    """Raw records as string columns, with the physical line each starts on."""
+
+    table: pa.Table
+    lines: np.ndarray
+    structural: list[tuple[int, str, str]]
+    notices: list[str]
+
+
+def read_events(data: bytes, options: ImportOptions | None = None) -> ImportResult:
+    """Read CSV/TSV bytes into canonical events; raises BadInputError if the file cannot be used at all."""
+    options = options or ImportOptions()
+    name = options.file_name
+    dates.validate_zone(options.tz)
+    if options.date_order not in dates.DATE_ORDERS:
+        raise UsageError(
+            f"date order must be one of {', '.join(dates.DATE_ORDERS)}; got {options.date_order!r}"
+        )
+    if len(data) > options.max_bytes:
+        raise BadInputError(
+            f"the file is {len(data) / 1e6:.1f} MB, over the limit of {options.max_bytes / 1e6:.0f} MB",
+            file=name,
+        )
+    text = sniff.decode(data, file_name=name)
+    layout = sniff.detect_layout(text, file_name=name)
+    preset = presets.detect(layout.header, layout.field_count)
+    if preset.column_names is not None:
+        names, skip = preset.column_names, 0
+    else:
+        names, skip = sniff.unique_names(layout.header), layout.header_lines
+    rows = _read_rows(text.utf8, layout.delimiter, names, skip)
+    rows_read = rows.table.num_rows + len(rows.structural)
+    if rows_read == 0:
+        raise BadInputError("the file has a header row but no data rows", file=name)
+    mapping = presets.resolve_mapping(names, preset, options.mapping)
+    raw = rows.table
+    clean = _without_missing_markers(raw)
+    _find_time_columns(mapping, clean, name)
+    notices = list(rows.notices)
+
+    keep = np.ones(raw.num_rows, dtype=bool) if preset.rows_are_distinct else _first_occurrences(raw)
+    duplicates = int((~keep).sum())
+    rejects: list[tuple[np.ndarray, list[str]]] = []
+
+    for column, value, reason in preset.not_events:
+        if column in names:
+            marked = pc.fill_null(pc.equal(pc.utf8_lower(clean[column]), value), False).to_numpy(
+                zero_copy_only=False
+            )
+            marked &= keep
+            rejects.append((np.flatnonzero(marked), [reason] * int(marked.sum())))
+            keep &= ~marked
+
+    start = _read_start(clean, mapping, preset, options, notices)
+    bad = keep & ~start.ok
+    bad_idx = np.flatnonzero(bad)
+    rejects.append((bad_idx, _date_reasons(clean, mapping, start, bad_idx)))
+    keep &= start.ok
+
+    kept = np.flatnonzero(keep)
+    events, id_notice = _build_events(
+        raw.take(kept), clean.take(kept), start.take(keep), mapping, preset, options
+    )
+    if id_notice:
+        notices.append(id_notice)
+    reject_table = _reject_table(raw, rows, rejects, layout.delimiter)
+    return ImportResult(
+        events=events,
+        rejects=reject_table,
+        rows_read=rows_read,
+        duplicates=duplicates,
+        mapping=mapping,
+        preset=preset.name,
+        encoding=text.encoding,
+        delimiter=layout.delimiter,
+        notices=tuple(notices + start.notices),
+        columns=tuple(names),
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+
+
+# --- reading records -----------------------------------------------------------------------------
+
+
+def _read_rows(utf8: bytes, delimiter: str, names: tuple[str, ...], skip: int) -> _Rows:
+    """Records via Arrow's CSV reader; ragged or blank-line files go through Python's csv module."""
+    invalid: list[object] = []
+
+    def note_invalid(row: object) -> str:
+        invalid.append(row)
+        return "skip"
+
+    quoted = b'"' in utf8
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(utf8),
+            read_options=pacsv.ReadOptions(column_names=list(names), skip_rows=skip, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter,
+                newlines_in_values=quoted,
+                ignore_empty_lines=False,
+                invalid_row_handler=note_invalid,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid:
+        invalid.append(None)
+    if invalid:
+        return _read_rows_python(utf8, delimiter, names, skip)
+    table = table.combine_chunks()
+    newlines = np.zeros(table.num_rows, dtype=np.int64)
+    if quoted and table.num_rows:
+        for column in table.columns:
+            newlines += pc.count_substring(column, "\n").to_numpy(zero_copy_only=False)
+    before = np.concatenate([[0], np.cumsum(newlines)[:-1]]) if table.num_rows else newlines
+    lines = skip + 1 + np.arange(table.num_rows, dtype=np.int64) + before
+    return _Rows(table, lines, [], [])
+
+
+def _read_rows_python(utf8: bytes, delimiter: str, names: tuple[str, ...], skip: int) -> _Rows:
+    width = len(names)
+    columns: list[list[str]] = [[] for _ in names]
+    lines: list[int] = []
+    structural: list[tuple[int, str, str]] = []
+    short = 0
+    csv.field_size_limit(1 << 30)
+    reader = csv.reader(io.StringIO(utf8.decode("utf-8"), newline=""), delimiter=delimiter)
+    previous = 0
+    for record in reader:
+        start, previous = previous + 1, reader.line_num
+        if start <= skip or not record or (record == [""] * len(record) and width > 1):
+            continue
+        while len(record) > width and record[-1] == "":
+            record.pop()
+        if len(record) > width:
+            reason = f"the row has {len(record)} fields but the header has {width}"
+            structural.append((start, reason, delimiter.join(record)))
+            continue
+        if len(record) < width:
+            short += 1
+            record = record + [""] * (width - len(record))
+        lines.append(start)
+        for values, value in zip(columns, record, strict=True):
+            values.append(value)
+    table = pa.table({n: pa.array(v, pa.string()) for n, v in zip(names, columns, strict=True)})
+    notices = []
+    if short:
+        notices.append(
+            f"{short} rows had fewer fields than the header; their missing fields were read as empty."
+        )
+    return _Rows(table, np.array(lines, dtype=np.int64), structural, notices)
+
+
+def _without_missing_markers(table: pa.Table) -> pa.Table:
+    """Trimmed values with the missing-value markers (empty, NA, NULL, ***...) as nulls."""
+    markers = pa.array(_MISSING_MARKERS)
+    columns = []
+    for column in table.columns:
+        trimmed = pc.utf8_trim_whitespace(column)
+        missing = pc.or_(
+            pc.is_in(trimmed, value_set=markers), pc.match_substring_regex(trimmed, _MISSING_PATTERN)
+        )
+        columns.append(pc.if_else(missing, pa.scalar(None, pa.string()), trimmed))
+    return pa.table(columns, names=table.column_names)
+
+
+def _joined(table: pa.Table) -> pa.Array:
+    """Each row's fields in one string, to tell rows apart and to hash them."""
+    if table.num_columns == 1:
+        return pc.fill_null(table.column(0), "").combine_chunks()
+    return pc.binary_join_element_wise(*[pc.fill_null(c, "") for c in table.columns], "\x1f").combine_chunks()
+
+
+def _first_occurrences(raw: pa.Table) -> np.ndarray:
+    """True for the first of each group of rows identical in every field."""
+    codes = pc.dictionary_encode(_joined(raw)).indices.to_numpy(zero_copy_only=False)
+    keep = np.zeros(len(codes), dtype=bool)
+    keep[np.unique(codes, return_index=True)[1]] = True
+    return keep
+
+
+def _find_time_columns(mapping: dict[str, str], clean: pa.Table, file_name: str) -> None:
+    """Where no column is named as a date, the first whose values read as dates (and a time beside it)."""
+    taken = set(mapping.values())
+    if presets.DATE not in mapping and presets.YEAR not in mapping:
+        for column in clean.column_names:
+            if column not in taken and dates.looks_like_dates(_sample(clean[column])):
+                mapping[presets.DATE] = column
+                taken.add(column)
+                break
+        else:
+            raise BadInputError(
+                "no usable date column: no column is named like a date and none holds dates",
+                file=file_name,
+                hint="map one with --map timestamp=COLUMN, or choose it in the mapping",
+            )
+    if presets.DATE in mapping and presets.TIME not in mapping:
+        for column in clean.column_names:
+            if column not in taken and dates.looks_like_times(_sample(clean[column])):
+                mapping[presets.TIME] = column
+                break
+
+
+def _sample(values: pa.ChunkedArray, size: int = 500) -> pa.Array:
+    present = values.drop_null()
+    return present.slice(0, size).combine_chunks() if len(present) else pa.array([], pa.string())
+
+
+# --- time ----------------------------------------------------------------------------------------
+
+
+def _parts(
+    clean: pa.Table, mapping: Mapping[str, str], options: ImportOptions, names: tuple[str, str, str, str, str]
+):
+    """Date components from a date column (plus a time column) or from year/month/day columns."""
+    date_field, time_field, year_field, month_field, day_field = names
+    notices: list[str] = []
+    if date_field in mapping:
+        column = mapping[date_field]
+        parts, notices = dates.read_parts(
+            clean[column].combine_chunks(), date_order=options.date_order, column=column
+        )
+    elif year_field in mapping:
+
+        def col(field_name: str) -> pa.Array | None:
+            return clean[mapping[field_name]].combine_chunks() if field_name in mapping else None
+
+        parts = dates.parts_from_columns(col(year_field), col(month_field), col(day_field))
+    else:
+        return None, notices
+    if time_field in mapping:
+        dates.read_time_parts(parts, clean[mapping[time_field]].combine_chunks())
+    return parts, notices
+
+
+def _read_start(
+    clean: pa.Table,
+    mapping: Mapping[str, str],
+    preset: presets.Preset,
+    options: ImportOptions,
+    notices: list[str],
+) -> dates.Parsed:
+    fields = (presets.DATE, presets.TIME, presets.YEAR, presets.MONTH, presets.DAY)
+    parts, date_notices = _parts(clean, mapping, options, fields)
+    parsed = dates.resolve(
+        parts, tz=options.tz, column=mapping.get(presets.DATE, mapping.get(presets.YEAR, ""))
+    )
+    parsed.notices = date_notices
+    if s.TIME_PRECISION in mapping:
+        stated = clean[mapping[s.TIME_PRECISION]].combine_chunks()
+        codes = {**{p: p for p in s.PRECISIONS}, **preset.precision_codes}
+        stated_index = np.array(
+            [s.PRECISIONS.index(codes[v]) if v in codes else -1 for v in pc.utf8_lower(stated).to_pylist()]
+            if len(codes) > len(s.PRECISIONS)
+            else _precision_index(pc.utf8_lower(stated)),
+            dtype=np.int8,
+        )
+        coarser = stated_index > parsed.precision
+        parsed.precision = np.maximum(parsed.precision, stated_index).astype(np.int8)
+        if coarser.any():
+            parsed.utc_us = dates.start_of_interval(parsed.utc_us, parsed.precision, parsed.offset_minutes)
+    return parsed
+
+
+def _precision_index(values: pa.Array) -> np.ndarray:
+    index = pc.index_in(values, value_set=pa.array(s.PRECISIONS))
+    return pc.fill_null(index, -1).to_numpy(zero_copy_only=False)
+
+
+def _date_reasons(
+    clean: pa.Table, mapping: Mapping[str, str], parsed: dates.Parsed, idx: np.ndarray
+) -> list[str]:
+    if presets.DATE in mapping:
+        column = mapping[presets.DATE]
+        values = clean[column].take(pa.array(idx)).to_pylist()
+        reasons = []
+        for value, error in zip(values, parsed.errors[idx], strict=True):
+            if value is None:
+                reasons.append(f"column {column!r}: no date")
+            else:
+                reasons.append(f"column {column!r}: {value!r} {error}")
+        return reasons
+    column = mapping[presets.YEAR]
+    values = clean[column].take(pa.array(idx)).to_pylist()
+    return [
+        f"column {column!r}: no year"
+        if v is None
+        else f"column {column!r}: year {v!r} with its month and day {e}"
+        for v, e in zip(values, parsed.errors[idx], strict=True)
+    ]
+
+
+def _read_end(clean: pa.Table, mapping: Mapping[str, str], options: ImportOptions, start_us: np.ndarray):
+    fields = (presets.END_DATE, presets.END_TIME, presets.END_YEAR, presets.END_MONTH, presets.END_DAY)
+    parts, _ = _parts(clean, mapping, options, fields)
+    if parts is None:
+        return None, np.zeros(len(start_us), dtype=bool)
+    parsed = dates.resolve(parts, tz=options.tz, column="end")
+    # A coarse end ("1946") means the end of that interval; a precise end is the instant itself.
+    interval_end = dates.end_of_interval(parsed.utc_us, parsed.precision, parsed.offset_minutes)
+    end_us = np.where(parsed.precision >= dates.DAY, interval_end, parsed.utc_us)
+    usable = parsed.ok & (end_us >= start_us)
+    stated = parts.matched | (parts.error != None)  # noqa: E711 - elementwise test on an object array
+    return pa.array(end_us, type=s.UTC_MICROS, mask=~usable), stated & ~usable
+
+
+# --- canonical columns ---------------------------------------------------------------------------
+
+
+def _text(clean: pa.Table, mapping: Mapping[str, str], field_name: str, n: int) -> pa.Array:
+    if field_name not in mapping:
+        return pa.nulls(n, pa.string())
+    return clean[mapping[field_name]].combine_chunks()
+
+
+def _labelled(values: pa.Array, labels: Mapping[str, str] | None) -> pa.Array:
+    if not labels:
+        return values
+    codes = pa.array(list(labels))
+    index = pc.index_in(values, value_set=codes)
+    labelled = pc.take(pa.array(list(labels.values())), index)
+    return pc.coalesce(labelled, values)
+
+
+def _integers(values: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """Counts: whole non-negative numbers ("1,234", "12.0" too); negative codes are missing."""
+    grouped = pc.fill_null(pc.match_substring_regex(values, r"^\d{1,3}([, ]\d{3})+$"), False)
+    text = pc.if_else(grouped, pc.replace_substring_regex(values, "[, ]", ""), values)
+    text = pc.replace_substring_regex(text, r"\.0+$", "")
+    numeric = pc.fill_null(pc.match_substring_regex(text, r"^-?\d{1,9}$"), False)
+    number = pc.cast(pc.if_else(numeric, text, None), pa.int64())
+    negative = pc.fill_null(pc.less(number, 0), False)
+    result = pc.cast(pc.if_else(negative, None, number), pa.int32())
+    unusable = pc.and_(pc.is_valid(values), pc.invert(numeric))
+    return result, unusable
+
+
+def _coordinates(values: pa.Array, limit: float) -> tuple[pa.Array, pa.Array]:
+    """Degrees from text, tolerating decimal commas and stray literal '\\t'; out of range is missing."""
+    text = pc.replace_substring(values, "\\t", "")
+    text = pc.utf8_trim_whitespace(text)
+    text = pc.replace_substring_regex(text, r"^(-?\d+),(\d+)$", r"\1.\2")
+    numeric = pc.fill_null(pc.match_substring_regex(text, r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"), False)
+    number = pc.cast(pc.if_else(numeric, text, None), pa.float64())
+    in_range = pc.fill_null(pc.less_equal(pc.abs(number), limit), False)
+    negative_code = pc.fill_null(pc.match_substring_regex(text, r"^-9+$"), False)
+    result = pc.if_else(pc.and_(in_range, pc.invert(negative_code)), number, None)
+    unusable = pc.and_(pc.is_valid(values), pc.invert(pc.or_(in_range, negative_code)))
+    return result, unusable
+
+
+def _sources(name_values: pa.Array, url_values: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """(source_name, source_url, url cells not kept whole): URLs go to source_url, names to source_name."""
+    name_is_url = pc.fill_null(
+        pc.match_substring_regex(name_values, r"^https?://\S+$", ignore_case=True), False
+    )
+    url_candidates = pc.coalesce(url_values, pc.if_else(name_is_url, name_values, None))
+    first_url = pc.extract_regex(url_candidates, "(?P<url>" + _URL_PATTERN + ")").field("url")
+    found = pc.fill_null(pc.match_substring_regex(url_candidates, _URL_PATTERN, ignore_case=False), False)
+    url = pc.if_else(found, first_url, None)
+    url_cell_not_whole = pc.and_(
+        pc.is_valid(url_values), pc.invert(pc.fill_null(pc.equal(url, url_values), False))
+    )
+    name = pc.if_else(name_is_url, None, name_values)
+    # A source cell that is not a link at all ("Spreadsheet", "javascript:...") is its name.
+    url_as_name = pc.and_(pc.is_valid(url_values), pc.invert(found))
+    name = pc.coalesce(name, pc.if_else(url_as_name, url_values, None))
+    return name, url, url_cell_not_whole
+
+
+def _event_ids(
+    raw: pa.Table, clean: pa.Table, mapping: Mapping[str, str], file_name: str
+) -> tuple[pa.Array, str | None]:
+    n = raw.num_rows
+    if s.EVENT_ID in mapping:
+        column = mapping[s.EVENT_ID]
+        ids = clean[column].combine_chunks()
+        distinct = pc.count_distinct(ids).as_py()
+        if ids.null_count == 0 and distinct == n:
+            return ids, None
+        notice = (
+            f"Column {column!r} cannot serve as event id ({distinct} distinct values in {n} rows"
+            f"{', some empty' if ids.null_count else ''}); ids were computed from each row's content instead."
+        )
+    else:
+        notice = None
+    if n == 0:
+        return pa.array([], pa.string()), notice
+    hashes = pd.util.hash_pandas_object(
+        pd.Series(_joined(raw).to_pandas(types_mapper=pd.ArrowDtype)), index=False
+    ).to_numpy()
+    ids = np.char.mod("%016x", hashes.astype(np.uint64)).astype(object)
+    repeat = pd.Series(hashes).groupby(hashes).cumcount().to_numpy()
+    if repeat.any():
+        # Identical rows kept as distinct incidents get the occurrence number: still stable on re-import.
+        ids[repeat > 0] = [f"{i}-{k + 1}" for i, k in zip(ids[repeat > 0], repeat[repeat > 0], strict=True)]
+    return pa.array(ids, pa.string()), notice
+
+
+def _json_strings(values: pa.Array) -> pa.Array:
+    """Each value as a JSON string literal (with quotes); nulls stay null."""
+    text = values
+    for char, escaped in (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t")):
+        text = pc.replace_substring(text, char, escaped)
+    if pc.any(pc.match_substring_regex(text, "[\x00-\x1f]")).as_py():
+        for code in range(0x20):
+            text = pc.replace_substring(text, chr(code), f"\\u{code:04x}")
+    return pc.binary_join_element_wise('"', text, '"', "")
+
+
+def _extra(clean: pa.Table, columns: list[str], kept_raw: dict[str, pa.Array]) -> pa.Array:
+    """One JSON object per row of the given columns and kept raw values; null where all are missing."""
+    pieces = []
+    sources = [(c, clean[c].combine_chunks()) for c in columns] + list(kept_raw.items())
+    for position, (name, values) in enumerate(sources):
+        key = ("" if position == 0 else ",") + json.dumps(name, ensure_ascii=False) + ":"
+        literal = _json_strings(values)
+        pieces.append(pc.fill_null(pc.binary_join_element_wise(key, literal, ""), ""))
+    if not pieces:
+        return pa.nulls(clean.num_rows, pa.string())
+    joined = pc.binary_join_element_wise(*pieces, "") if len(pieces) > 1 else pieces[0]
+    joined = pc.replace_substring_regex(joined, "^,", "")
+    body = pc.binary_join_element_wise("{", joined, "}", "")
+    return pc.if_else(pc.equal(joined, ""), None, body)
+
+
+def _build_events(
+    raw: pa.Table,
+    clean: pa.Table,
+    start: dates.Parsed,
+    mapping: dict[str, str],
+    preset: presets.Preset,
+    options: ImportOptions,
+) -> tuple[pa.Table, str | None]:
+    n = clean.num_rows
+    kept_raw: dict[str, pa.Array] = {}
+
+    def keep_where(field_name: str, unusable: pa.Array) -> None:
+        column = mapping[field_name]
+        values = clean[column].combine_chunks()
+        masked = pc.if_else(unusable, values, None)
+        if masked.null_count < n:
+            kept_raw[column] = masked
+
+    text = {f: _text(clean, mapping, f, n) for f in s.TEXT_COLUMNS}
+    for field_name, labels in preset.value_labels.items():
+        if field_name in mapping:
+            kept_raw[mapping[field_name]] = text[field_name]
+            text[field_name] = _labelled(text[field_name], labels)
+    actor = text[s.ACTOR]
+    for column in preset.actor_fallbacks:
+        if column in clean.column_names:
+            actor = pc.coalesce(actor, clean[column].combine_chunks())
+    text[s.ACTOR] = pc.fill_null(actor, s.UNKNOWN_ACTOR)
+    event_type = text[s.EVENT_TYPE]
+    for column, value, label in preset.ranges:
+        if column in clean.column_names:
+            is_range = pc.fill_null(pc.equal(pc.utf8_lower(clean[column].combine_chunks()), value), False)
+            event_type = pc.if_else(is_range, label, event_type)
+    text[s.EVENT_TYPE] = pc.fill_null(event_type, s.UNKNOWN_EVENT_TYPE)
+
+    numbers = {}
+    for field_name in s.INTEGER_COLUMNS:
+        values = _text(clean, mapping, field_name, n)
+        numbers[field_name], unusable = _integers(values)
+        if field_name in mapping:
+            keep_where(field_name, unusable)
+    for field_name, limit in ((s.LATITUDE, 90.0), (s.LONGITUDE, 180.0)):
+        values = _text(clean, mapping, field_name, n)
+        numbers[field_name], unusable = _coordinates(values, limit)
+        if field_name in mapping:
+            keep_where(field_name, unusable)
+    name, url, url_not_whole = _sources(text[s.SOURCE_NAME], text[s.SOURCE_URL])
+    if s.SOURCE_URL in mapping:
+        keep_where(s.SOURCE_URL, url_not_whole)
+    text[s.SOURCE_NAME], text[s.SOURCE_URL] = name, url
+
+    end, end_unusable = _read_end(clean, mapping, options, start.utc_us)
+    if end is None:
+        end = pa.nulls(n, s.UTC_MICROS)
+    elif end_unusable.any():
+        for field_name in (presets.END_DATE, presets.END_YEAR):
+            if field_name in mapping:
+                keep_where(field_name, pa.array(end_unusable))
+
+    if s.TIME_PRECISION in mapping and preset.precision_codes:
+        kept_raw[mapping[s.TIME_PRECISION]] = clean[mapping[s.TIME_PRECISION]].combine_chunks()
+    unmapped = [c for c in clean.column_names if c not in set(mapping.values())]
+    extra = _extra(clean, unmapped, kept_raw)
+
+    event_id, id_notice = _event_ids(raw, clean, mapping, options.file_name)
+    offset = pa.array(np.where(start.has_offset, start.offset_minutes, 0), pa.int16(), mask=~start.has_offset)
+    columns = {
+        s.EVENT_ID: event_id,
+        s.TIMESTAMP: pa.array(start.utc_us, s.UTC_MICROS),
+        s.TIME_PRECISION: pc.take(pa.array(s.PRECISIONS), pa.array(start.precision.astype(np.int64))),
+        s.UTC_OFFSET_MINUTES: offset,
+        s.END: end,
+        s.FATALITIES: numbers[s.FATALITIES],
+        s.INJURED: numbers[s.INJURED],
+        s.LATITUDE: numbers[s.LATITUDE],
+        s.LONGITUDE: numbers[s.LONGITUDE],
+        s.EXTRA: extra,
+        **text,
+    }
+    table = pa.table([columns[c] for c in s.COLUMN_NAMES], schema=s.ARROW_SCHEMA)
+    order = pc.sort_indices(table, sort_keys=[(s.TIMESTAMP, "ascending"), (s.EVENT_ID, "ascending")])
+    return table.take(order), id_notice
+
+
+def _reject_table(
+    raw: pa.Table, rows: _Rows, rejects: list[tuple[np.ndarray, list[str]]], delimiter: str
+) -> pa.Table:
+    lines, reasons, records = [], [], []
+    for line, reason, record in rows.structural:
+        lines.append(line)
+        reasons.append(reason)
+        records.append(record)
+    for idx, why in rejects:
+        if len(idx) == 0:
+            continue
+        subset = raw.take(pa.array(idx)).to_pylist()
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, delimiter=delimiter, lineterminator="")
+        for position, row, reason in zip(idx, subset, why, strict=True):
+            buffer.seek(0)
+            buffer.truncate()
+            writer.writerow(row.values())
+            lines.append(int(rows.lines[position]))
+            reasons.append(reason)
+            records.append(buffer.getvalue())
+    table = pa.table([lines, reasons, records], schema=_REJECT_SCHEMA)
+    return table.take(pc.sort_indices(table, sort_keys=[("line", "ascending")]))

@@ -1,0 +1,183 @@
+"""Recognising what a CSV file is made of: its encoding, its delimiter and its header row."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from dataclasses import dataclass
+
+from timeline.errors import BadInputError
+
+DELIMITERS = (",", ";", "\t", "|")
+_SAMPLE_BYTES = 256 * 1024
+_SAMPLE_RECORDS = 200
+_BINARY_SIGNATURES = {
+    b"\x89PNG": "a PNG image",
+    b"PK\x03\x04": "a ZIP archive (an .xlsx workbook is one: export it as CSV)",
+    b"%PDF": "a PDF document",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"GIF8": "a GIF image",
+    b"\x1f\x8b": "a gzip archive",
+    b"PAR1": "a Parquet file",
+    b"SQLite format": "an SQLite database",
+    b"\xd0\xcf\x11\xe0": "an old Excel or Word file (export it as CSV)",
+}
+
+
+@dataclass(frozen=True)
+class Text:
+    """A file's content as UTF-8 bytes, with the encoding it was read in."""
+
+    utf8: bytes
+    encoding: str
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How the records of a text are laid out."""
+
+    delimiter: str
+    header: tuple[str, ...] | None
+    header_lines: int
+    field_count: int
+
+
+def decode(data: bytes, *, file_name: str) -> Text:
+    """The content as UTF-8, from UTF-8 (BOM or not), UTF-16 (BOM, or recognisable) or Windows-1252."""
+    if not data.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
+        raise BadInputError("the file is empty", file=file_name)
+    for signature, what in _BINARY_SIGNATURES.items():
+        if data.startswith(signature):
+            raise BadInputError(f"this is {what}, not a CSV text file", file=file_name)
+    if data.startswith(b"\xef\xbb\xbf"):
+        return Text(_utf8(data[3:], file_name), "utf-8-sig")
+    for bom, codec in ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+        if data.startswith(bom):
+            return Text(_transcode(data[2:], codec, file_name), "utf-16")
+    utf16 = _utf16_without_bom(data)
+    if utf16:
+        return Text(_transcode(data, utf16, file_name), utf16)
+    if b"\x00" in data:
+        position = data.index(b"\x00")
+        line = data.count(b"\n", 0, position) + 1
+        raise BadInputError("the file holds NUL bytes, so it is not a text file", file=file_name, row=line)
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return Text(_transcode(data, _single_byte_codec(data), file_name), "cp1252")
+    return Text(data, "utf-8")
+
+
+def _utf8(data: bytes, file_name: str) -> bytes:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise BadInputError(
+            f"the file starts with a UTF-8 mark but byte {exc.start + 3} is not valid UTF-8",
+            file=file_name,
+            row=line,
+        ) from exc
+    return data
+
+
+def _transcode(data: bytes, codec: str, file_name: str) -> bytes:
+    try:
+        text = data.decode(codec)
+    except UnicodeDecodeError as exc:
+        raise BadInputError(f"the file is not valid {codec} text (byte {exc.start})", file=file_name) from exc
+    if "\x00" in text:
+        raise BadInputError("the file holds NUL characters, so it is not a text file", file=file_name)
+    return text.encode("utf-8")
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """UTF-16 text without a BOM shows NUL in every other byte of mostly-ASCII content."""
+    sample = data[:4096]
+    if len(sample) < 4:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    if odd.count(0) > 0.7 * len(odd) and even.count(0) < 0.1 * len(even):
+        return "utf-16-le"
+    if even.count(0) > 0.7 * len(even) and odd.count(0) < 0.1 * len(odd):
+        return "utf-16-be"
+    return None
+
+
+def _single_byte_codec(data: bytes) -> str:
+    """Windows-1252 unless it has bytes that code page leaves undefined, then Latin-1."""
+    undefined = {0x81, 0x8D, 0x8F, 0x90, 0x9D}
+    return "latin-1" if any(b in undefined for b in set(data)) else "cp1252"
+
+
+def _sample_records(utf8: bytes, delimiter: str) -> list[list[str]]:
+    sample = utf8[:_SAMPLE_BYTES].decode("utf-8", errors="ignore")
+    truncated = len(utf8) > _SAMPLE_BYTES
+    reader = csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter)
+    records = []
+    try:
+        for record in reader:
+            if record:
+                records.append(record)
+            if len(records) > _SAMPLE_RECORDS:
+                break
+    except csv.Error:
+        pass
+    if truncated and len(records) > 1:
+        records.pop()  # the last record may be cut in the middle
+    return records
+
+
+def _score(records: list[list[str]]) -> tuple[float, int]:
+    counts = Counter(len(r) for r in records)
+    width, frequency = counts.most_common(1)[0]
+    return (frequency / len(records) if width > 1 else 0.0, width)
+
+
+def detect_layout(text: Text, *, file_name: str) -> Layout:
+    """The delimiter that splits the sample into the most consistent number of fields, and the header."""
+    best: tuple[tuple[float, int], str, list[list[str]]] | None = None
+    for delimiter in DELIMITERS:
+        records = _sample_records(text.utf8, delimiter)
+        if not records:
+            continue
+        score = _score(records)
+        if best is None or score > best[0]:
+            best = (score, delimiter, records)
+    if best is None:
+        raise BadInputError("the file has no rows", file=file_name)
+    (consistency, width), delimiter, records = best
+    if consistency == 0.0:
+        # One column only: there is no delimiter to find; the header alone names it.
+        delimiter, width = ",", 1
+    first = records[0]
+    header_lines = _lines_of_first_record(text.utf8, delimiter)
+    return Layout(delimiter, tuple(first), header_lines, max(width, len(first)))
+
+
+def _lines_of_first_record(utf8: bytes, delimiter: str) -> int:
+    """How many physical lines the first record spans (a quoted header may hold a newline)."""
+    sample = utf8[:_SAMPLE_BYTES].decode("utf-8", errors="ignore")
+    stream = io.StringIO(sample, newline="")
+    reader = csv.reader(stream, delimiter=delimiter)
+    try:
+        next(reader)
+    except (StopIteration, csv.Error):
+        return 1
+    return max(reader.line_num, 1)
+
+
+def unique_names(names: tuple[str, ...]) -> tuple[str, ...]:
+    """Header names made unique and non-empty: a repeated `date` becomes `date_2`, a blank one `column_3`."""
+    seen: Counter[str] = Counter()
+    result = []
+    for position, raw in enumerate(names, start=1):
+        name = raw.strip().lstrip("\ufeff") or f"column_{position}"
+        seen[name] += 1
+        candidate = name if seen[name] == 1 else f"{name}_{seen[name]}"
+        while candidate in result:
+            seen[name] += 1
+            candidate = f"{name}_{seen[name]}"
+        result.append(candidate)
+    return tuple(result)
