@@ -1,0 +1,783 @@
+"""Tests of the dataset store: versions, atomic writes, id validation, concurrency, export."""
+
+from __future__ import annotations
+
+import builtins
+import csv
+import fcntl
+import hashlib
+import io
+import json
+import multiprocessing
+import os
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import ClassVar
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
+import pytest
+
+from timeline import schema, store
+from timeline.errors import DatasetNotFound, InvalidDatasetId, UsageError
+
+T0 = datetime(2024, 3, 22, 17, 0, tzinfo=UTC)
+META = {"name": "Test data", "source_file": "test.csv", "source_sha256": "0" * 64, "tz": "UTC"}
+
+
+def _events(*rows: dict) -> pa.Table:
+    """A canonical table; rows give event_id, minutes after T0 and any other column."""
+    full = []
+    for row in rows:
+        values = dict.fromkeys(schema.COLUMN_NAMES)
+        values.update(time_precision="minute", actor="FSB", event_type="statement")
+        values.update({k: v for k, v in row.items() if k != "minutes"})
+        values[schema.TIMESTAMP] = T0 + timedelta(minutes=row.get("minutes", 0))
+        full.append(values)
+    columns = {name: [values[name] for values in full] for name in schema.COLUMN_NAMES}
+    return pa.table(columns, schema=schema.ARROW_SCHEMA)
+
+
+def _rejects(*rows: tuple[int, str, str]) -> pa.Table:
+    """A rejects table of (line, reason, record) rows."""
+    return pa.table(
+        {
+            "line": pa.array([r[0] for r in rows], pa.int64()),
+            "reason": pa.array([r[1] for r in rows], pa.string()),
+            "record": pa.array([r[2] for r in rows], pa.string()),
+        }
+    )
+
+
+NO_REJECTS = _rejects()
+EVENTS_A = _events({"event_id": "a", "minutes": 0}, {"event_id": "b", "minutes": 5, "title": "second"})
+EVENTS_B = _events({"event_id": "c", "minutes": 10})
+
+
+def _version_dirs(root: Path, dataset_id: str) -> list[str]:
+    """Names of the directories inside a dataset directory (versions and anything else)."""
+    return sorted(p.name for p in (root / dataset_id).iterdir() if p.is_dir())
+
+
+# --- ids -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Crocus City Hall 2024!", "crocus-city-hall-2024"),
+        ("Événements", "evenements"),
+        ("  Moscow -- attack  ", "moscow-attack"),
+        ("ACLED_extract.v2", "acled-extract-v2"),
+        ("x" * 100, "x" * 64),
+        ("a" * 63 + " b", "a" * 63),
+        ("Straße №5", "strae-no5"),
+    ],
+)
+def test_slugify(name: str, expected: str) -> None:
+    """A human name becomes a lowercase ascii slug of at most 64 chars that is a valid dataset id."""
+    assert store.slugify(name) == expected
+    assert store.validate_dataset_id(store.slugify(name)) == expected
+
+
+@pytest.mark.parametrize("name", ["---", "", "   ", "!!!", "日本語"])
+def test_slugify_rejects_names_without_letters(name: str) -> None:
+    """A name with nothing left after slugging raises UsageError."""
+    with pytest.raises(UsageError):
+        store.slugify(name)
+
+
+@pytest.mark.parametrize("dataset_id", ["a", "0", "crocus-city-hall-2024", "a-b", "x" * 64, "a--b"])
+def test_valid_dataset_ids(dataset_id: str) -> None:
+    """Slugs of 1-64 chars a-z, 0-9 and inner dashes are accepted unchanged."""
+    assert store.validate_dataset_id(dataset_id) == dataset_id
+
+
+BAD_IDS = [
+    "../etc",
+    "..",
+    ".",
+    "/abs",
+    "/etc/passwd",
+    "A",
+    "a/b",
+    "a..b",
+    "a.b",
+    "",
+    "x" * 65,
+    "x" * 200,
+    "con\x00",
+    "-a",
+    "a-",
+    "a b",
+    "a\n",
+    "\u00e9",
+    ".tmp-123",
+    None,
+    42,
+]
+
+
+@pytest.mark.parametrize("dataset_id", BAD_IDS)
+def test_invalid_dataset_ids(dataset_id: object) -> None:
+    """Anything that is not a slug raises InvalidDatasetId."""
+    with pytest.raises(InvalidDatasetId):
+        store.validate_dataset_id(dataset_id)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "version", ["", "abc", "0123456789AB", "0123456789abc", "0123456789a\n", "../../etc/x"]
+)
+def test_invalid_version_ids(version: str) -> None:
+    """A version id must be exactly 12 lowercase hex characters."""
+    with pytest.raises(InvalidDatasetId):
+        store.validate_version_id(version)
+    assert store.validate_version_id("0123456789ab") == "0123456789ab"
+
+
+@pytest.fixture
+def opened(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Record every path the store opens, lists or reads (files and directories)."""
+    seen: list[Path] = []
+
+    def spy(function):
+        def wrapper(path, *args, **kwargs):
+            if isinstance(path, str | bytes | os.PathLike):
+                seen.append(Path(os.fsdecode(path)))
+            return function(path, *args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(builtins, "open", spy(builtins.open))
+    monkeypatch.setattr(io, "open", spy(io.open))
+    for name in ("open", "scandir", "listdir"):
+        monkeypatch.setattr(os, name, spy(getattr(os, name)))
+    monkeypatch.setattr(pq, "read_table", spy(pq.read_table))
+    monkeypatch.setattr(pcsv, "read_csv", spy(pcsv.read_csv))
+    return seen
+
+
+CALLS = [
+    ("load", lambda root, d, v: store.load(d, v, root=root)),
+    ("load_rejects", lambda root, d, v: store.load_rejects(d, v, root=root)),
+    ("version_info", lambda root, d, v: store.version_info(d, v, root=root)),
+    ("export", lambda root, d, v: store.export(d, v, "csv", root=root)),
+    ("save", lambda root, d, v: store.save(EVENTS_A, NO_REJECTS, META, dataset_id=d, root=root)),
+]
+
+
+@pytest.mark.parametrize("dataset_id", BAD_IDS)
+@pytest.mark.parametrize(("_", "call"), CALLS, ids=[name for name, _ in CALLS])
+def test_bad_dataset_id_touches_nothing(tmp_path: Path, opened: list[Path], _, call, dataset_id) -> None:
+    """A bad dataset id is refused before any file or directory is opened."""
+    with pytest.raises(InvalidDatasetId):
+        call(tmp_path, dataset_id, None)
+    assert opened == []
+
+
+@pytest.mark.parametrize("version", ["../../../etc/passwd", "..", "/etc", "0123456789AB", "latest"])
+@pytest.mark.parametrize(("_", "call"), CALLS[:4], ids=[name for name, _ in CALLS[:4]])
+def test_bad_version_id_touches_nothing(tmp_path: Path, opened: list[Path], _, call, version) -> None:
+    """A bad version id is refused before any file or directory is opened."""
+    with pytest.raises(InvalidDatasetId):
+        call(tmp_path, "good", version)
+    assert opened == []
+
+
+def test_symlinks_out_of_the_store_are_never_followed(tmp_path: Path, opened: list[Path]) -> None:
+    """A dataset or version directory that links outside the store is invisible and never read."""
+    outside, root = tmp_path / "outside", tmp_path / "store"
+    real = store.save(EVENTS_A, NO_REJECTS, META, dataset_id="secret", root=outside)
+    store.save(EVENTS_B, NO_REJECTS, META, dataset_id="real", root=root)
+    (root / "evil").symlink_to(outside / "secret")
+    (root / "real" / real.version).symlink_to(real.path)
+    opened.clear()
+
+    assert [d.dataset_id for d in store.list_datasets(root=root)] == ["real"]
+    with pytest.raises(DatasetNotFound):
+        store.load("evil", root=root)
+    with pytest.raises(DatasetNotFound):
+        store.load("real", real.version, root=root)
+    with pytest.raises(DatasetNotFound):
+        store.export("evil", real.version, "parquet", root=root)
+    with pytest.raises(UsageError):
+        store.save(EVENTS_B, NO_REJECTS, META, dataset_id="evil", root=root)
+    assert opened and not any(p.resolve().is_relative_to(outside.resolve()) for p in opened)
+    assert len(list((outside / "secret").iterdir())) == 2  # the version and .lock, nothing added
+
+
+# --- save and load -------------------------------------------------------------------------------
+
+
+def test_round_trip(tmp_path: Path) -> None:
+    """What is saved loads back equal, with the canonical schema, in the documented layout."""
+    info = store.save(EVENTS_A, NO_REJECTS, META, dataset_id="demo", root=tmp_path)
+    loaded = store.load("demo", root=tmp_path)
+    assert loaded.equals(EVENTS_A)
+    assert loaded.schema.equals(schema.ARROW_SCHEMA)
+    assert info.path == tmp_path / "demo" / info.version
+    assert sorted(p.name for p in info.path.iterdir()) == ["events.parquet", "meta.json", "rejects.csv"]
+    assert pq.ParquetFile(info.path / "events.parquet").metadata.row_group(0).column(0).compression == "ZSTD"
+    text = (info.path / "meta.json").read_text(encoding="utf-8")
+    assert text == json.dumps(json.loads(text), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def test_empty_events_round_trip(tmp_path: Path) -> None:
+    """A dataset with no events (everything rejected) is still a loadable version."""
+    rejects = _rejects((2, "no date", "x,y"))
+    store.save(schema.empty_table(), rejects, META, dataset_id="empty", root=tmp_path)
+    assert store.load("empty", root=tmp_path).equals(schema.empty_table())
+    assert store.load_rejects("empty", root=tmp_path).equals(rejects)
+
+
+def test_same_content_gives_same_version(tmp_path: Path) -> None:
+    """Saving identical content again returns the same version and writes nothing new."""
+    first = store.save(EVENTS_A, NO_REJECTS, META, dataset_id="demo", root=tmp_path)
+    rechunked = pa.concat_tables([EVENTS_A.slice(0, 1), EVENTS_A.slice(1)])
+    again = store.save(rechunked, NO_REJECTS, dict(META), dataset_id="demo", root=tmp_path)
+    assert again == first
+    assert _version_dirs(tmp_path, "demo") == [first.version]
+
+
+def test_version_id_is_the_content_hash(tmp_path: Path) -> None:
+    """The version id is sha256(parquet + rejects csv + meta without created/version)[:12]."""
+    info = store.save(EVENTS_A, _rejects((3, "bad", "r")), META, dataset_id="demo", root=tmp_path)
+    meta = {k: v for k, v in info.meta.items() if k not in ("created", "version")}
+    content = (
+        (info.path / "events.parquet").read_bytes()
+        + (info.path / "rejects.csv").read_bytes()
+        + (json.dumps(meta, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+    )
+    assert info.version == hashlib.sha256(content).hexdigest()[:12]
+
+
+def test_new_content_adds_a_version_and_old_ones_stay(tmp_path: Path) -> None:
+    """Different content adds a version; the newest loads by default, the old one by id."""
+    old = store.save(EVENTS_A, NO_REJECTS, META, dataset_id="demo", root=tmp_path)
+    new = store.save(EVENTS_B, NO_REJECTS, META, dataset_id="demo", root=tmp_path)
+    assert new.version != old.version
+    [dataset] = store.list_datasets(root=tmp_path)
+    assert [v.version for v in dataset.versions] == [new.version, old.version]
+    assert dataset.latest == new == store.version_info("demo", root=tmp_path)
+    assert store.load("demo", root=tmp_path).equals(EVENTS_B)
+    assert store.load("demo", old.version, root=tmp_path).equals(EVENTS_A)
+    assert store.version_info("demo", old.version, root=tmp_path) == old
+
+
+def test_resaving_an_older_content_makes_it_newest(tmp_path: Path) -> None:
+    """Re-importing an earlier file makes its content current again, without touching the old version."""
+    a = store.save(EVENTS_A, NO_REJECTS, META, dataset_id="demo", root=tmp_path)
+    b = store.save(EVENTS_B, NO_REJECTS, META, dataset_id="demo", root=tmp_path)
+    restored = store.save(EVENTS_A, NO_REJECTS, META, dataset_id="demo", root=tmp_path)
+    assert restored.version not in (a.version, b.version)
+    assert restored.meta["parent_version"] == b.version
+    assert store.load("demo", root=tmp_path).equals(EVENTS_A)
+    assert store.version_info("demo", a.version, root=tmp_path) == a
+    assert store.save(EVENTS_A, NO_REJECTS, META, dataset_id="demo", root=tmp_path) == restored
+    assert len(store.list_datasets(root=tmp_path)[0].versions) == 3
+
+
+class _FrozenClock(datetime):
+    """A datetime whose now() never moves (or moves backwards), to test the strict order of versions."""
+
+    moments: ClassVar[list[datetime]] = []
+
+    @classmethod
+    def now(cls, tz=None):
+        return cls.moments.pop(0) if len(cls.moments) > 1 else cls.moments[0]
+
+
+@pytest.mark.parametrize(
+    "moments",
+    [[T0, T0, T0], [T0, T0 - timedelta(hours=1), T0 - timedelta(days=1)]],
+    ids=["clock-stands-still", "clock-goes-back"],
+)
+def test_created_is_strictly_increasing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, moments) -> None:
+    """Each new version is created strictly after the newest one, even if the clock does not advance."""
+    monkeypatch.setattr(_FrozenClock, "moments", list(moments))
+    monkeypatch.setattr(store, "datetime", _FrozenClock)
+    infos = [
+        store.save(_events({"event_id": str(i)}), NO_REJECTS, META, dataset_id="demo", root=tmp_path)
+        for i in range(3)
+    ]
+    created = [datetime.fromisoformat(i.created) for i in infos]
+    assert created == [T0, T0 + timedelta(microseconds=1), T0 + timedelta(microseconds=2)]
+    assert infos[1].created == "2024-03-22T17:00:00.000001+00:00"
+    assert store.version_info("demo", root=tmp_path) == infos[-1]
+
+
+def test_meta_fields(tmp_path: Path) -> None:
+    """save() keeps the importer's meta and adds dataset_id, version, created (UTC, microseconds) and rows."""
+    meta = {**META, "mapping": {"timestamp": "date"}, "counts": {"read": 3}, "rows": 999, "version": "x"}
+    info = store.save(EVENTS_A, NO_REJECTS, meta, dataset_id="demo", root=tmp_path)
+    stored = json.loads((info.path / "meta.json").read_text(encoding="utf-8"))
+    assert stored == info.meta
+    assert stored["mapping"] == {"timestamp": "date"} and stored["source_file"] == "test.csv"
+    assert (stored["dataset_id"], stored["version"], stored["rows"]) == ("demo", info.version, 2)
+    created = datetime.fromisoformat(stored["created"])
+    assert created.utcoffset() == timedelta(0) and len(stored["created"].split(".")[1]) == len("000000+00:00")
+    assert (info.name, info.created, info.dataset_id) == ("Test data", stored["created"], "demo")
+    assert "parent_version" not in stored and "appended" not in stored
+
+
+def test_name_defaults_to_dataset_id(tmp_path: Path) -> None:
+    """A version saved without a name is listed under its dataset id."""
+    store.save(EVENTS_A, NO_REJECTS, {}, dataset_id="anon", root=tmp_path)
+    assert store.list_datasets(root=tmp_path)[0].name == "anon"
+
+
+def test_rejects_round_trip(tmp_path: Path) -> None:
+    """Rejected rows come back exactly, including quotes, commas, newlines, empty and missing reasons."""
+    rejects = _rejects(
+        (2, "no date", 'a,"b",c'),
+        (3, "", "line\nbreak\r\nand CR"),
+        (4, None, "=1+1"),
+        (5, "bad url", ""),
+        (6, "ünïcode", "Крокус,22.03.2024"),
+        (7, "number-like", "12345"),
+    )
+    store.save(EVENTS_A, rejects, META, dataset_id="demo", root=tmp_path)
+    assert store.load_rejects("demo", root=tmp_path).equals(rejects)
+
+
+def test_append_merges_by_event_id(tmp_path: Path) -> None:
+    """Append keeps the stored row for a known event_id, adds new ones sorted by time, and counts them."""
+    base = store.save(EVENTS_A, _rejects((9, "old", "x")), META, dataset_id="demo", root=tmp_path)
+    new = _events(
+        {"event_id": "b", "minutes": 5, "title": "changed"},
+        {"event_id": "z", "minutes": 1},
+        {"event_id": "c", "minutes": 1},
+    )
+    new_rejects = _rejects((4, "new", "y"))
+    info = store.save(new, new_rejects, META, dataset_id="demo", append=True, root=tmp_path)
+    merged = store.load("demo", root=tmp_path)
+    assert merged.column("event_id").to_pylist() == ["a", "c", "z", "b"]
+    assert merged.filter(pc.equal(merged["event_id"], "b"))["title"].to_pylist() == ["second"]
+    assert (info.meta["appended"], info.meta["parent_version"], info.meta["rows"]) == (2, base.version, 4)
+    assert store.load_rejects("demo", root=tmp_path).equals(new_rejects)
+    assert store.load("demo", base.version, root=tmp_path).equals(EVENTS_A)
+
+
+def test_append_to_missing_dataset_is_a_plain_save(tmp_path: Path) -> None:
+    """Appending to a dataset that does not exist stores the events as they are."""
+    appended = store.save(EVENTS_A, NO_REJECTS, META, dataset_id="new", append=True, root=tmp_path)
+    plain = store.save(EVENTS_A, NO_REJECTS, META, dataset_id="new", root=tmp_path / "elsewhere")
+    assert appended.version == plain.version
+    assert store.load("new", root=tmp_path).equals(EVENTS_A)
+
+
+def test_repeating_an_append_that_adds_nothing_is_idempotent(tmp_path: Path) -> None:
+    """Appending the same already-merged file twice does not pile up identical versions."""
+    store.save(EVENTS_A, NO_REJECTS, META, dataset_id="demo", root=tmp_path)
+    once = store.save(EVENTS_A, NO_REJECTS, META, dataset_id="demo", append=True, root=tmp_path)
+    twice = store.save(EVENTS_A, NO_REJECTS, META, dataset_id="demo", append=True, root=tmp_path)
+    assert once == twice and once.meta["appended"] == 0
+
+
+def _without(table: pa.Table, name: str) -> pa.Table:
+    return table.drop_columns([name])
+
+
+@pytest.mark.parametrize(
+    ("events", "message"),
+    [
+        (_without(EVENTS_A, "actor"), "missing columns: actor"),
+        (EVENTS_A.append_column("colour", pa.array(["r", "g"])), "unknown columns: 'colour'"),
+        (EVENTS_A.set_column(13, "latitude", pa.array(["1", "2"])), "'latitude' has type string"),
+        (
+            EVENTS_A.set_column(1, "timestamp", pa.array([T0, T0], pa.timestamp("us"))),
+            "'timestamp' has type timestamp\\[us\\], expected",
+        ),
+        (
+            EVENTS_A.set_column(5, pa.field("actor", pa.string()), pa.array(["x", None])),
+            "required column 'actor' has 1 empty values",
+        ),
+        (_events({"event_id": "a"}, {"event_id": "a"}), "event_id is not unique: 'a'"),
+        (EVENTS_A.to_pandas(), "must be a pyarrow Table"),
+    ],
+)
+def test_events_not_matching_the_schema_are_refused(tmp_path: Path, events, message: str) -> None:
+    """Events not matching the canonical schema raise UsageError naming the problem; nothing is written."""
+    with pytest.raises(UsageError, match=message):
+        store.save(events, NO_REJECTS, META, dataset_id="demo", root=tmp_path)
+    assert store.list_datasets(root=tmp_path) == []
+
+
+def test_every_schema_problem_is_reported_at_once(tmp_path: Path) -> None:
+    """Two problems in the events give one error listing both."""
+    events = EVENTS_A.set_column(13, "latitude", pa.array(["1", "2"])).set_column(
+        16, "injured", pa.array([1.5, 2.5])
+    )
+    with pytest.raises(UsageError, match=r"latitude.*injured"):
+        store.save(events, NO_REJECTS, META, dataset_id="demo", root=tmp_path)
+
+
+def test_nullability_and_order_differences_are_cast(tmp_path: Path) -> None:
+    """A table with all-nullable fields, reordered columns and pandas metadata is stored canonically."""
+    loose = pa.schema([pa.field(f.name, f.type, nullable=True) for f in schema.ARROW_SCHEMA])
+    table = EVENTS_A.cast(loose).select(list(reversed(schema.COLUMN_NAMES)))
+    table = table.replace_schema_metadata({b"pandas": b"{}"})
+    info = store.save(table, NO_REJECTS, META, dataset_id="demo", root=tmp_path)
+    assert info == store.save(EVENTS_A, NO_REJECTS, META, dataset_id="demo", root=tmp_path)
+    assert store.load("demo", root=tmp_path).schema.equals(schema.ARROW_SCHEMA)
+
+
+@pytest.mark.parametrize(
+    "rejects",
+    [
+        pa.table({"line": [1]}),
+        pa.table({"line": ["x"], "reason": ["r"], "record": ["c"]}),
+        [(1, "r", "c")],
+    ],
+)
+def test_bad_rejects_are_refused(tmp_path: Path, rejects) -> None:
+    """Rejects need the columns line (int), reason and record (text)."""
+    with pytest.raises(UsageError):
+        store.save(EVENTS_A, rejects, META, dataset_id="demo", root=tmp_path)
+
+
+def test_meta_must_be_json(tmp_path: Path) -> None:
+    """Meta that JSON cannot hold (a Path, NaN) raises UsageError and writes no version."""
+    for meta in ({"source": Path("x")}, {"ratio": float("nan")}):
+        with pytest.raises(UsageError, match="JSON"):
+            store.save(EVENTS_A, NO_REJECTS, meta, dataset_id="demo", root=tmp_path)
+    assert store.list_datasets(root=tmp_path) == []
+
+
+# --- not found, listing, crashes -----------------------------------------------------------------
+
+
+def test_unknown_dataset_lists_available(tmp_path: Path) -> None:
+    """Asking for an unknown dataset names it and lists (up to 10) existing datasets."""
+    for i in range(12):
+        store.save(EVENTS_A, NO_REJECTS, META, dataset_id=f"set-{i:02d}", root=tmp_path)
+    with pytest.raises(DatasetNotFound) as caught:
+        store.load("missing", root=tmp_path)
+    message = str(caught.value)
+    assert "'missing'" in message and "set-00" in message and "set-09" in message
+    assert "set-10" not in message and "2 more" in message
+
+
+def test_unknown_dataset_in_empty_or_absent_store(tmp_path: Path) -> None:
+    """A store directory that does not exist lists nothing and finds nothing."""
+    assert store.list_datasets(root=tmp_path / "absent") == []
+    with pytest.raises(DatasetNotFound, match="available: none"):
+        store.load("demo", root=tmp_path / "absent")
+
+
+def test_unknown_version_lists_versions(tmp_path: Path) -> None:
+    """Asking for an unknown version names it and lists the dataset's versions."""
+    info = store.save(EVENTS_A, NO_REJECTS, META, dataset_id="demo", root=tmp_path)
+    with pytest.raises(DatasetNotFound, match=f"'000000000000'.*{info.version}"):
+        store.load("demo", "000000000000", root=tmp_path)
+
+
+def test_listing_ignores_everything_but_complete_versions(tmp_path: Path) -> None:
+    """Stray files, dot dirs, .tmp-* dirs, incomplete or unreadable version dirs are not listed."""
+    good = store.save(EVENTS_A, NO_REJECTS, META, dataset_id="good", root=tmp_path)
+    (tmp_path / "crocus-city-hall-2024.csv").write_text("date,who,what\n")
+    (tmp_path / "README.md").write_text("# data\n")
+    (tmp_path / "plainfile").write_text("x")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "Upper").mkdir()
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "half" / "0123456789ab").mkdir(parents=True)
+    (tmp_path / "half" / "0123456789ab" / "events.parquet").write_bytes(b"PAR1")
+    dataset = tmp_path / "good"
+    (dataset / ".tmp-abc").mkdir()
+    for name in ("events.parquet", "rejects.csv", "meta.json"):
+        (dataset / ".tmp-abc" / name).write_bytes((good.path / name).read_bytes())
+    (dataset / "notaversion").mkdir()
+    (dataset / "aaaaaaaaaaaa").mkdir()
+    (dataset / "aaaaaaaaaaaa" / "meta.json").write_text("{}")
+    (dataset / "bbbbbbbbbbbb").mkdir()
+    for name in ("events.parquet", "rejects.csv"):
+        (dataset / "bbbbbbbbbbbb" / name).write_bytes(b"")
+    (dataset / "bbbbbbbbbbbb" / "meta.json").write_text("{not json")
+    (dataset / "cccccccccccc").write_text("a file")
+
+    [listed] = store.list_datasets(root=tmp_path)
+    assert listed.dataset_id == "good" and [v.version for v in listed.versions] == [good.version]
+    for version in ("aaaaaaaaaaaa", "bbbbbbbbbbbb", "cccccccccccc"):
+        with pytest.raises(DatasetNotFound):
+            store.load("good", version, root=tmp_path)
+    with pytest.raises(DatasetNotFound):
+        store.load("half", root=tmp_path)
+
+
+FAILURES = ["write_table", "write_file", "fsync", "rename"]
+
+
+@pytest.mark.parametrize("where", FAILURES)
+def test_failed_save_leaves_previous_state(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """A save that fails midway leaves no visible version, no temp dir, and the previous version newest."""
+    before = store.save(EVENTS_A, NO_REJECTS, META, dataset_id="demo", root=tmp_path)
+    write_file = store._write_file
+    calls = []
+
+    def boom(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    def third_write_fails(path, data):
+        calls.append(path)
+        if len(calls) == 3:
+            boom()
+        write_file(path, data)
+
+    targets = {
+        "write_table": (store.pq, "write_table", boom),
+        "write_file": (store, "_write_file", third_write_fails),
+        "fsync": (store.os, "fsync", boom),
+        "rename": (store.os, "rename", boom),
+    }
+    monkeypatch.setattr(*targets[where])
+    with pytest.raises(OSError, match="No space"):
+        store.save(EVENTS_B, NO_REJECTS, META, dataset_id="demo", root=tmp_path)
+    monkeypatch.undo()
+    assert _version_dirs(tmp_path, "demo") == [before.version]
+    assert store.version_info("demo", root=tmp_path) == before
+    assert store.load("demo", root=tmp_path).equals(EVENTS_A)
+
+
+def test_failed_first_save_leaves_no_dataset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the very first save of a dataset fails, the dataset does not appear."""
+
+    def broken_rename(*args):
+        raise OSError(5, "I/O error")
+
+    monkeypatch.setattr(store.os, "rename", broken_rename)
+    with pytest.raises(OSError):
+        store.save(EVENTS_A, NO_REJECTS, META, dataset_id="demo", root=tmp_path)
+    monkeypatch.undo()
+    assert store.list_datasets(root=tmp_path) == []
+    with pytest.raises(DatasetNotFound):
+        store.load("demo", root=tmp_path)
+
+
+def _crash_before_rename(root: str) -> None:
+    """Child process: die abruptly (no cleanup) just before the version is renamed into place."""
+    os.rename = lambda *a: os._exit(3)
+    store.save(EVENTS_B, NO_REJECTS, META, dataset_id="demo", root=Path(root))
+
+
+def test_crash_midway_is_invisible_and_cleaned_later(tmp_path: Path) -> None:
+    """A killed save leaves only a hidden temp dir; a later save removes it once it is an hour old."""
+    before = store.save(EVENTS_A, NO_REJECTS, META, dataset_id="demo", root=tmp_path)
+    child = multiprocessing.get_context("spawn").Process(target=_crash_before_rename, args=(str(tmp_path),))
+    child.start()
+    child.join(60)
+    assert child.exitcode == 3
+    leftovers = [p for p in (tmp_path / "demo").iterdir() if p.name.startswith(".tmp-")]
+    assert len(leftovers) == 1 and (leftovers[0] / "meta.json").is_file()
+    assert store.version_info("demo", root=tmp_path) == before
+
+    store.save(_events({"event_id": "q"}), NO_REJECTS, META, dataset_id="demo", root=tmp_path)
+    assert leftovers[0].exists()  # young: maybe a save in progress elsewhere
+    hour_ago = time.time() - 3700
+    os.utime(leftovers[0], (hour_ago, hour_ago))
+    store.save(EVENTS_B, NO_REJECTS, META, dataset_id="demo", root=tmp_path)
+    assert not leftovers[0].exists()
+    assert len(store.list_datasets(root=tmp_path)[0].versions) == 3
+
+
+# --- concurrency ---------------------------------------------------------------------------------
+
+
+def _save_worker(root: str, dataset_id: str, n: int, append: bool, barrier) -> None:
+    """Child process: wait for the others, then save one event of its own."""
+    events = _events({"event_id": f"w{n}", "minutes": n})
+    barrier.wait(60)
+    store.save(
+        events, NO_REJECTS, {**META, "worker": n}, dataset_id=dataset_id, append=append, root=Path(root)
+    )
+
+
+def _run_workers(root: Path, dataset_ids: list[str], append: bool) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(len(dataset_ids))
+    workers = [
+        ctx.Process(target=_save_worker, args=(str(root), dataset_id, n, append, barrier))
+        for n, dataset_id in enumerate(dataset_ids)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(120)
+    assert [worker.exitcode for worker in workers] == [0] * len(workers)
+
+
+def test_concurrent_saves_to_one_dataset(tmp_path: Path) -> None:
+    """Eight processes saving into one dataset at once give eight complete, strictly ordered versions."""
+    _run_workers(tmp_path, ["shared"] * 8, append=False)
+    [dataset] = store.list_datasets(root=tmp_path)
+    assert len(dataset.versions) == 8
+    assert len({v.created for v in dataset.versions}) == 8
+    assert not [p for p in (tmp_path / "shared").iterdir() if p.name.startswith(".tmp-")]
+    for version in dataset.versions:
+        events = store.load("shared", version.version, root=tmp_path)
+        assert events.column("event_id").to_pylist() == [f"w{version.meta['worker']}"]
+
+
+def test_concurrent_appends_lose_nothing(tmp_path: Path) -> None:
+    """Eight processes appending at once: the newest version holds every appended event."""
+    store.save(EVENTS_A, NO_REJECTS, META, dataset_id="shared", root=tmp_path)
+    _run_workers(tmp_path, ["shared"] * 8, append=True)
+    newest = store.load("shared", root=tmp_path)
+    assert sorted(newest.column("event_id").to_pylist()) == sorted(["a", "b"] + [f"w{n}" for n in range(8)])
+    assert len(store.list_datasets(root=tmp_path)[0].versions) == 9
+
+
+def test_concurrent_saves_to_different_datasets(tmp_path: Path) -> None:
+    """Eight processes saving eight datasets at once give eight complete datasets."""
+    ids = [f"set-{n}" for n in range(8)]
+    _run_workers(tmp_path, ids, append=False)
+    assert [d.dataset_id for d in store.list_datasets(root=tmp_path)] == ids
+    for n, dataset_id in enumerate(ids):
+        assert store.load(dataset_id, root=tmp_path).column("event_id").to_pylist() == [f"w{n}"]
+
+
+def test_lock_serialises_one_dataset_only(tmp_path: Path) -> None:
+    """While a dataset is locked, saves to it wait and saves to other datasets go ahead."""
+    store.save(EVENTS_A, NO_REJECTS, META, dataset_id="busy", root=tmp_path)
+    fd = os.open(tmp_path / "busy" / ".lock", os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        other = threading.Thread(
+            target=store.save,
+            args=(EVENTS_A, NO_REJECTS, META),
+            kwargs={"dataset_id": "free", "root": tmp_path},
+        )
+        waiting = threading.Thread(
+            target=store.save,
+            args=(EVENTS_B, NO_REJECTS, META),
+            kwargs={"dataset_id": "busy", "root": tmp_path},
+        )
+        other.start()
+        waiting.start()
+        other.join(30)
+        assert not other.is_alive()
+        waiting.join(0.5)
+        assert waiting.is_alive()
+    finally:
+        os.close(fd)
+    waiting.join(30)
+    assert not waiting.is_alive()
+    assert store.load("busy", root=tmp_path).equals(EVENTS_B)
+
+
+# --- root ----------------------------------------------------------------------------------------
+
+
+def test_timeline_data_dir_is_respected(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """$TIMELINE_DATA_DIR relocates the store; without it the store is the project's data/ directory."""
+    monkeypatch.setenv("TIMELINE_DATA_DIR", str(tmp_path))
+    assert store.store_root() == tmp_path
+    info = store.save(EVENTS_A, NO_REJECTS, META, dataset_id="demo")
+    assert info.path.parent.parent == tmp_path
+    assert [d.dataset_id for d in store.list_datasets()] == ["demo"]
+    assert store.load("demo").equals(EVENTS_A)
+    for unset in ("", None):
+        if unset is None:
+            monkeypatch.delenv("TIMELINE_DATA_DIR")
+        else:
+            monkeypatch.setenv("TIMELINE_DATA_DIR", unset)
+        assert store.store_root() == store.DEFAULT_ROOT == Path(__file__).resolve().parents[1] / "data"
+
+
+# --- export --------------------------------------------------------------------------------------
+
+
+def _export_rows(data: bytes) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(data.decode("utf-8"), newline="")))
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0"),
+        ("+1", "'+1"),
+        ("-2", "'-2"),
+        ("@x", "'@x"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("plain text", "plain text"),
+        ("a=b", "a=b"),
+        ("", ""),
+        ("'quoted", "'quoted"),
+    ],
+)
+def test_export_csv_neutralises_formulas(tmp_path: Path, title: str, expected: str) -> None:
+    """Text cells a spreadsheet would run as a formula get a leading quote; other text is unchanged."""
+    events = _events({"event_id": "e1", "title": title, "actor": title or "x"})
+    store.save(events, NO_REJECTS, META, dataset_id="demo", root=tmp_path)
+    [row] = _export_rows(store.export("demo", None, "csv", root=tmp_path))
+    assert row["title"] == expected
+    assert row["actor"] == (expected or "x")
+
+
+def test_export_csv_leaves_numbers_and_formats_times(tmp_path: Path) -> None:
+    """Numeric cells stay numbers (even negative) and times are ISO 8601 UTC."""
+    events = _events(
+        {
+            "event_id": "e1",
+            "latitude": -33.5,
+            "longitude": 37.4,
+            "fatalities": 145,
+            "utc_offset_minutes": -300,
+        },
+        {"event_id": "e2", "minutes": 90, "end": T0 + timedelta(hours=2)},
+    )
+    store.save(events, NO_REJECTS, META, dataset_id="demo", root=tmp_path)
+    data = store.export("demo", None, "csv", root=tmp_path)
+    rows = _export_rows(data)
+    assert list(rows[0]) == list(schema.COLUMN_NAMES)
+    assert (rows[0]["latitude"], rows[0]["fatalities"], rows[0]["utc_offset_minutes"]) == (
+        "-33.5",
+        "145",
+        "-300",
+    )
+    assert (rows[0]["timestamp"], rows[1]["timestamp"]) == ("2024-03-22T17:00:00Z", "2024-03-22T18:30:00Z")
+    assert (rows[0]["end"], rows[1]["end"]) == ("", "2024-03-22T19:00:00Z")
+    assert not data.startswith(b"\xef\xbb\xbf")
+
+
+def test_export_csv_keeps_sub_second_times(tmp_path: Path) -> None:
+    """Times with a fraction of a second are exported with microseconds."""
+    events = _events({"event_id": "e1"}).set_column(
+        1,
+        schema.ARROW_SCHEMA.field("timestamp"),
+        pa.array([T0 + timedelta(microseconds=250)], schema.UTC_MICROS),
+    )
+    store.save(events, NO_REJECTS, META, dataset_id="demo", root=tmp_path)
+    [row] = _export_rows(store.export("demo", None, "csv", root=tmp_path))
+    assert row["timestamp"] == "2024-03-22T17:00:00.000250Z"
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "PARQUET"])
+def test_export_parquet_round_trips(tmp_path: Path, fmt: str) -> None:
+    """The Parquet export reads back equal to the stored events, also for an older version."""
+    old = store.save(EVENTS_A, NO_REJECTS, META, dataset_id="demo", root=tmp_path)
+    store.save(EVENTS_B, NO_REJECTS, META, dataset_id="demo", root=tmp_path)
+    data = store.export("demo", old.version, fmt, root=tmp_path)
+    assert pq.read_table(pa.BufferReader(data)).equals(EVENTS_A)
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "", "json", None])
+def test_export_unknown_format(tmp_path: Path, fmt) -> None:
+    """An unknown export format raises UsageError naming the allowed ones."""
+    store.save(EVENTS_A, NO_REJECTS, META, dataset_id="demo", root=tmp_path)
+    with pytest.raises(UsageError, match="allowed: csv, parquet"):
+        store.export("demo", None, fmt, root=tmp_path)
+
+
+def test_parquet_bytes_are_deterministic() -> None:
+    """The same table always serialises to the same Parquet bytes."""
+    assert store.parquet_bytes(EVENTS_A) == store.parquet_bytes(
+        pa.concat_tables([EVENTS_A.slice(0, 1), EVENTS_A.slice(1)])
+    )

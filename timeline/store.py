@@ -1,0 +1,585 @@
+"""The dataset store: immutable, content-addressed versions of events on disk, written atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import time
+import unicodedata
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
+
+from timeline import schema
+from timeline.errors import DatasetNotFound, InvalidDatasetId, TimelineError, UsageError
+
+DEFAULT_ROOT = Path(__file__).resolve().parents[1] / "data"
+ENV_VAR = "TIMELINE_DATA_DIR"
+
+EVENTS_FILE = "events.parquet"
+META_FILE = "meta.json"
+REJECTS_FILE = "rejects.csv"
+VERSION_FILES: tuple[str, ...] = (EVENTS_FILE, META_FILE, REJECTS_FILE)
+EXPORT_FORMATS: tuple[str, ...] = ("csv", "parquet")
+
+REJECTS_SCHEMA = pa.schema([("line", pa.int64()), ("reason", pa.string()), ("record", pa.string())])
+
+# Fields save() owns; the importer's meta cannot set them.
+_BOOKKEEPING = ("dataset_id", "version", "created", "rows", "parent_version", "appended")
+# Fields left out of the content hash (they differ between two saves of the same content).
+_UNHASHED = ("created", "version")
+
+_DATASET_ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
+_VERSION_ID = re.compile(r"[0-9a-f]{12}")
+_SLUG_MAX = 64
+_TMP_PREFIX = ".tmp-"
+_STALE_TMP_SECONDS = 3600
+_LOCK_FILE = ".lock"
+_LISTED_IN_ERRORS = 10
+# Cells a spreadsheet would read as a formula (OWASP "CSV injection").
+_FORMULA_START = r"^([=+\-@\t\r])"
+
+
+class StoreError(TimelineError):
+    """A stored version exists but cannot be read (damaged or written by an incompatible program)."""
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """One immutable version of a dataset, as described by its meta.json."""
+
+    dataset_id: str
+    version: str
+    created: str
+    name: str
+    path: Path
+    meta: dict
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """A dataset and its complete versions, newest first."""
+
+    dataset_id: str
+    name: str
+    versions: tuple[VersionInfo, ...]
+
+    @property
+    def latest(self) -> VersionInfo:
+        """The newest version: the one that opens by default."""
+        return self.versions[0]
+
+
+def store_root() -> Path:
+    """The store directory: $TIMELINE_DATA_DIR if set, else the project's data/ directory."""
+    configured = os.environ.get(ENV_VAR, "").strip()
+    return Path(configured).expanduser() if configured else DEFAULT_ROOT
+
+
+def slugify(name: str) -> str:
+    """Turn a human dataset name into a dataset id (lowercase ascii letters, digits and dashes)."""
+    ascii_name = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+    slug = slug[:_SLUG_MAX].rstrip("-")
+    if not slug:
+        raise UsageError(
+            f"the name {name!r} has no letters or digits to make a dataset id from",
+            hint="use a name with at least one letter or digit",
+        )
+    return slug
+
+
+def validate_dataset_id(dataset_id: str) -> str:
+    """Return dataset_id if it is a slug of 1-64 chars (a-z, 0-9, inner '-'), else raise InvalidDatasetId."""
+    if not isinstance(dataset_id, str) or not _DATASET_ID.fullmatch(dataset_id):
+        raise InvalidDatasetId(
+            f"invalid dataset id {dataset_id!r}",
+            hint="a dataset id is 1-64 characters a-z, 0-9 and '-', not starting or ending with '-'",
+        )
+    return dataset_id
+
+
+def validate_version_id(version: str) -> str:
+    """Return version if it is 12 lowercase hex characters, else raise InvalidDatasetId."""
+    if not isinstance(version, str) or not _VERSION_ID.fullmatch(version):
+        raise InvalidDatasetId(
+            f"invalid version id {version!r}",
+            hint="a version id is 12 characters 0-9 and a-f",
+        )
+    return version
+
+
+def save(
+    events: pa.Table,
+    rejects: pa.Table,
+    meta: dict,
+    *,
+    dataset_id: str,
+    append: bool = False,
+    root: Path | None = None,
+) -> VersionInfo:
+    """Store events, rejects and meta as a new version of dataset_id (or return the identical newest one).
+
+    With append=True the events are merged with the newest version's, de-duplicated by event_id
+    (a stored row wins over a new one with the same id) and sorted by timestamp, then event_id.
+    """
+    validate_dataset_id(dataset_id)
+    events = _conform_events(events)
+    rejects = _conform_rejects(rejects)
+    if not isinstance(meta, dict):
+        raise UsageError(f"meta must be a dict, got {type(meta).__name__}")
+    _meta_json(meta)  # refuse meta JSON cannot hold before touching the disk
+    base = _root(root)
+    dataset_dir = _dataset_dir_for_writing(base, dataset_id)
+    with _locked(dataset_dir):
+        _remove_stale_tmp(dataset_dir)
+        versions = _complete_versions(base, dataset_id)
+        newest = versions[0] if versions else None
+        own_meta = {key: value for key, value in meta.items() if key not in _BOOKKEEPING}
+        own_meta["dataset_id"] = dataset_id
+        if append and newest is not None:
+            events, appended = _merge(_read_events(base, newest), events)
+            own_meta["parent_version"] = newest.version
+            own_meta["appended"] = appended
+        own_meta["rows"] = events.num_rows
+        parquet = parquet_bytes(events)
+        rejects_csv = _rejects_bytes(rejects)
+        version = _content_id(parquet, rejects_csv, own_meta)
+        existing = {info.version for info in versions}
+        if newest is not None and newest.version == version:
+            return newest
+        if newest is not None and _same_content(base, newest, parquet, rejects_csv, own_meta):
+            return newest
+        if newest is not None and version in existing:
+            # Re-saving an older version's content makes it current again: a new version whose
+            # parent is the present newest (versions are immutable, so the old one is not touched).
+            own_meta["parent_version"] = newest.version
+            version = _content_id(parquet, rejects_csv, own_meta)
+        created = _next_created(newest)
+        stored_meta = {**own_meta, "version": version, "created": created}
+        target = _write_version(dataset_dir, version, parquet, rejects_csv, stored_meta)
+        info = _version_info_at(base, dataset_id, target.name)
+        if info is None:
+            raise StoreError(f"dataset {dataset_id!r} version {version} was written but cannot be read back")
+        return info
+
+
+def load(dataset_id: str, version: str | None = None, *, root: Path | None = None) -> pa.Table:
+    """The events of a version (newest when version is None), with schema.ARROW_SCHEMA."""
+    base = _root(root)
+    info = version_info(dataset_id, version, root=base)
+    return _read_events(base, info)
+
+
+def load_rejects(dataset_id: str, version: str | None = None, *, root: Path | None = None) -> pa.Table:
+    """The rejected input rows of a version: columns line, reason, record."""
+    base = _root(root)
+    info = version_info(dataset_id, version, root=base)
+    path = _checked_file(base, info, REJECTS_FILE)
+    try:
+        size = path.stat().st_size
+        return pcsv.read_csv(
+            path,
+            read_options=pcsv.ReadOptions(block_size=min(max(size + 1, 1 << 20), (1 << 31) - 1)),
+            parse_options=pcsv.ParseOptions(newlines_in_values=True),
+            convert_options=pcsv.ConvertOptions(
+                column_types=dict(zip(REJECTS_SCHEMA.names, REJECTS_SCHEMA.types, strict=True)),
+                include_columns=REJECTS_SCHEMA.names,
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=False,
+            ),
+        ).cast(REJECTS_SCHEMA)
+    except (pa.ArrowException, OSError) as exc:
+        raise StoreError(
+            f"the rejected rows of dataset {dataset_id!r} version {info.version} cannot be read: {exc}",
+            file=str(path),
+        ) from exc
+
+
+def version_info(dataset_id: str, version: str | None = None, *, root: Path | None = None) -> VersionInfo:
+    """Describe one version of a dataset; version None means the newest."""
+    validate_dataset_id(dataset_id)
+    if version is not None:
+        validate_version_id(version)
+    base = _root(root)
+    if version is not None:
+        info = _version_info_at(base, dataset_id, version)
+        if info is not None:
+            return info
+    versions = _complete_versions(base, dataset_id)
+    if not versions:
+        available = [dataset.dataset_id for dataset in list_datasets(root=base)]
+        raise DatasetNotFound(
+            f"no dataset {dataset_id!r} in the store; available: {_enumerate(available)}",
+            hint="`python -m timeline list` shows the datasets",
+        )
+    if version is None:
+        return versions[0]
+    raise DatasetNotFound(
+        f"dataset {dataset_id!r} has no version {version!r}; "
+        f"available, newest first: {_enumerate([info.version for info in versions])}",
+    )
+
+
+def list_datasets(*, root: Path | None = None) -> list[DatasetInfo]:
+    """Every dataset with at least one complete version, sorted by dataset id."""
+    base = _root(root)
+    try:
+        names = sorted(entry.name for entry in os.scandir(base) if _DATASET_ID.fullmatch(entry.name))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    datasets = []
+    for dataset_id in names:
+        versions = _complete_versions(base, dataset_id)
+        if versions:
+            datasets.append(DatasetInfo(dataset_id, versions[0].name, versions))
+    return datasets
+
+
+def export(dataset_id: str, version: str | None, fmt: str, *, root: Path | None = None) -> bytes:
+    """A version's events as CSV (spreadsheet-safe, UTC ISO 8601 times) or Parquet bytes."""
+    kind = fmt.strip().lower() if isinstance(fmt, str) else fmt
+    if kind not in EXPORT_FORMATS:
+        raise UsageError(
+            f"unknown export format {fmt!r}; allowed: {', '.join(EXPORT_FORMATS)}",
+            hint="use --format csv or --format parquet",
+        )
+    base = _root(root)
+    info = version_info(dataset_id, version, root=base)
+    if kind == "parquet":
+        return _checked_file(base, info, EVENTS_FILE).read_bytes()
+    return csv_bytes(_read_events(base, info))
+
+
+def csv_bytes(events: pa.Table) -> bytes:
+    """Events as UTF-8 CSV with a header: times as ISO 8601 UTC, formula-like text cells quoted with '."""
+    columns = []
+    for column in events.columns:
+        if pa.types.is_timestamp(column.type):
+            column = _iso_timestamps(column)
+        elif pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            column = pc.replace_substring_regex(column, pattern=_FORMULA_START, replacement=r"'\1")
+        columns.append(column)
+    sink = pa.BufferOutputStream()
+    pcsv.write_csv(pa.table(columns, names=events.column_names), sink)
+    return sink.getvalue().to_pybytes()
+
+
+def parquet_bytes(events: pa.Table) -> bytes:
+    """Events as zstd Parquet; the same table always gives the same bytes."""
+    sink = pa.BufferOutputStream()
+    pq.write_table(events.combine_chunks(), sink, compression="zstd")
+    return sink.getvalue().to_pybytes()
+
+
+def _root(root: Path | None) -> Path:
+    return Path(root) if root is not None else store_root()
+
+
+def _inside(base: Path, path: Path) -> bool:
+    return path.resolve().is_relative_to(base.resolve())
+
+
+def _enumerate(ids: list[str]) -> str:
+    if not ids:
+        return "none"
+    shown = ", ".join(ids[:_LISTED_IN_ERRORS])
+    more = len(ids) - _LISTED_IN_ERRORS
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
+def _conform_events(events: pa.Table) -> pa.Table:
+    """Check events against the canonical schema, reporting every problem at once; cast nullability."""
+    if not isinstance(events, pa.Table):
+        raise UsageError(f"events must be a pyarrow Table, got {type(events).__name__}")
+    problems = []
+    missing = [name for name in schema.COLUMN_NAMES if name not in events.column_names]
+    unknown = [name for name in events.column_names if name not in schema.COLUMN_NAMES]
+    if missing:
+        problems.append(f"missing columns: {', '.join(missing)}")
+    if unknown:
+        problems.append(f"unknown columns: {', '.join(map(repr, unknown))}")
+    if len(set(events.column_names)) != events.num_columns:
+        problems.append("duplicate column names")
+    if not problems:
+        for field in schema.ARROW_SCHEMA:
+            column = events.column(field.name)
+            if column.type != field.type:
+                problems.append(f"column {field.name!r} has type {column.type}, expected {field.type}")
+            elif field.name in schema.REQUIRED and column.null_count:
+                problems.append(f"required column {field.name!r} has {column.null_count} empty values")
+        event_ids = events.column(schema.EVENT_ID)
+        if event_ids.type == pa.string() and len(pc.unique(event_ids)) != events.num_rows:
+            counts = pc.value_counts(event_ids)
+            examples = [
+                row["values"] for row in counts.filter(pc.greater(counts.field("counts"), 1))[:5].to_pylist()
+            ]
+            problems.append(f"event_id is not unique: {', '.join(map(repr, examples))}")
+    if problems:
+        raise UsageError(
+            "events do not match the canonical schema: " + "; ".join(problems),
+            hint="see timeline.schema.ARROW_SCHEMA",
+        )
+    return events.select(list(schema.COLUMN_NAMES)).cast(schema.ARROW_SCHEMA)
+
+
+def _conform_rejects(rejects: pa.Table) -> pa.Table:
+    if not isinstance(rejects, pa.Table):
+        raise UsageError(f"rejects must be a pyarrow Table, got {type(rejects).__name__}")
+    if sorted(rejects.column_names) != sorted(REJECTS_SCHEMA.names):
+        raise UsageError(
+            "rejects must have the columns line, reason, record; "
+            f"got {', '.join(rejects.column_names) or 'none'}"
+        )
+    try:
+        return rejects.select(REJECTS_SCHEMA.names).cast(REJECTS_SCHEMA)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise UsageError(
+            f"rejects columns must be line (int64), reason (string), record (string): {exc}"
+        ) from exc
+
+
+def _rejects_bytes(rejects: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    pcsv.write_csv(rejects.combine_chunks(), sink)
+    return sink.getvalue().to_pybytes()
+
+
+def _meta_json(meta: dict) -> bytes:
+    try:
+        text = json.dumps(meta, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"meta must be JSON-serialisable: {exc}") from exc
+    return (text + "\n").encode("utf-8")
+
+
+def _content_id(parquet: bytes, rejects_csv: bytes, meta: dict) -> str:
+    hashed_meta = {key: value for key, value in meta.items() if key not in _UNHASHED}
+    digest = hashlib.sha256()
+    for part in (parquet, rejects_csv, _meta_json(hashed_meta)):
+        digest.update(part)
+    return digest.hexdigest()[:12]
+
+
+def _same_content(base: Path, newest: VersionInfo, parquet: bytes, rejects_csv: bytes, meta: dict) -> bool:
+    """Whether newest holds exactly this content, bookkeeping aside (e.g. it restored an older version)."""
+    ignored = (*_UNHASHED, "parent_version")
+    mine = {key: value for key, value in json.loads(_meta_json(meta)).items() if key not in ignored}
+    theirs = {key: value for key, value in newest.meta.items() if key not in ignored}
+    if mine != theirs:
+        return False
+    try:
+        return (
+            _checked_file(base, newest, REJECTS_FILE).read_bytes() == rejects_csv
+            and _checked_file(base, newest, EVENTS_FILE).read_bytes() == parquet
+        )
+    except (OSError, DatasetNotFound):
+        return False
+
+
+def _merge(stored: pa.Table, new: pa.Table) -> tuple[pa.Table, int]:
+    """Stored events plus the new ones whose event_id is not stored yet, sorted; and how many were added."""
+    fresh = new.filter(
+        pc.invert(pc.is_in(new.column(schema.EVENT_ID), value_set=stored.column(schema.EVENT_ID)))
+    )
+    merged = pa.concat_tables([stored, fresh]).sort_by(
+        [(schema.TIMESTAMP, "ascending"), (schema.EVENT_ID, "ascending")]
+    )
+    return merged, fresh.num_rows
+
+
+def _parse_created(created: str) -> datetime:
+    parsed = datetime.fromisoformat(created)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _next_created(newest: VersionInfo | None) -> str:
+    """Now in UTC with microseconds, strictly later than the newest version's created time."""
+    now = datetime.now(UTC)
+    if newest is not None:
+        floor = _parse_created(newest.created)
+        if now <= floor:
+            now = floor + timedelta(microseconds=1)
+    return now.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _dataset_dir_for_writing(base: Path, dataset_id: str) -> Path:
+    base.mkdir(parents=True, exist_ok=True)
+    dataset_dir = base / dataset_id
+    try:
+        dataset_dir.mkdir(exist_ok=True)
+    except FileExistsError as exc:
+        raise UsageError(
+            f"cannot create dataset {dataset_id!r}: a file with that name is in the store",
+            file=str(dataset_dir),
+        ) from exc
+    if not dataset_dir.is_dir() or not _inside(base, dataset_dir):
+        raise UsageError(f"cannot write dataset {dataset_id!r}: its directory points outside the store")
+    return dataset_dir
+
+
+@contextlib.contextmanager
+def _locked(dataset_dir: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the dataset, so saves to it run one at a time."""
+    fd = os.open(dataset_dir / _LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the last descriptor releases the lock
+
+
+def _remove_stale_tmp(dataset_dir: Path) -> None:
+    cutoff = time.time() - _STALE_TMP_SECONDS
+    for entry in os.scandir(dataset_dir):
+        if entry.name.startswith(_TMP_PREFIX) and entry.is_dir(follow_symlinks=False):
+            with contextlib.suppress(OSError):
+                if entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                    shutil.rmtree(entry.path, ignore_errors=True)
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    with open(path, "xb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_version(dataset_dir: Path, version: str, parquet: bytes, rejects_csv: bytes, meta: dict) -> Path:
+    """Write the files into a temporary directory, then rename it into place in one step."""
+    meta_json = _meta_json(meta)
+    tmp = dataset_dir / f"{_TMP_PREFIX}{uuid.uuid4().hex}"
+    target = dataset_dir / version
+    tmp.mkdir()
+    try:
+        _write_file(tmp / EVENTS_FILE, parquet)
+        _write_file(tmp / REJECTS_FILE, rejects_csv)
+        _write_file(tmp / META_FILE, meta_json)
+        _fsync_dir(tmp)
+        try:
+            os.rename(tmp, target)
+        except OSError as exc:
+            if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                raise
+            if _is_complete(target):
+                # Same id means same content: keep the version already there.
+                shutil.rmtree(tmp, ignore_errors=True)
+                return target
+            # A damaged directory under a version name is never shown; set it aside, keep its files.
+            os.rename(target, dataset_dir / f".broken-{version}-{uuid.uuid4().hex}")
+            os.rename(tmp, target)
+        _fsync_dir(dataset_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target
+
+
+def _is_complete(version_dir: Path) -> bool:
+    return version_dir.is_dir() and all((version_dir / name).is_file() for name in VERSION_FILES)
+
+
+def _version_info_at(base: Path, dataset_id: str, version: str) -> VersionInfo | None:
+    """The version if its directory is complete, inside the store and has a readable meta.json."""
+    version_dir = base / dataset_id / version
+    if not _is_complete(version_dir):
+        return None
+    if not all(_inside(base, version_dir / name) for name in VERSION_FILES):
+        return None
+    try:
+        meta = json.loads((version_dir / META_FILE).read_text(encoding="utf-8"))
+        created = str(meta["created"])
+        _parse_created(created)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(meta, dict):
+        return None
+    name = meta.get("name") if isinstance(meta.get("name"), str) and meta.get("name") else dataset_id
+    return VersionInfo(dataset_id, version, created, name, version_dir, meta)
+
+
+def _complete_versions(base: Path, dataset_id: str) -> tuple[VersionInfo, ...]:
+    """The complete versions of a dataset, newest first (by created, then version id)."""
+    dataset_dir = base / dataset_id
+    if not dataset_dir.is_dir() or not _inside(base, dataset_dir):
+        return ()
+    try:
+        names = [entry.name for entry in os.scandir(dataset_dir) if _VERSION_ID.fullmatch(entry.name)]
+    except OSError:
+        return ()
+    infos = [info for name in names if (info := _version_info_at(base, dataset_id, name)) is not None]
+    infos.sort(key=lambda info: (_parse_created(info.created), info.version), reverse=True)
+    return tuple(infos)
+
+
+def _checked_file(base: Path, info: VersionInfo, name: str) -> Path:
+    path = base / info.dataset_id / info.version / name
+    if not _inside(base, path):
+        raise DatasetNotFound(f"dataset {info.dataset_id!r} version {info.version} is not inside the store")
+    return path
+
+
+def _read_events(base: Path, info: VersionInfo) -> pa.Table:
+    path = _checked_file(base, info, EVENTS_FILE)
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise StoreError(
+            f"the events of dataset {info.dataset_id!r} version {info.version} cannot be read: {exc}",
+            file=str(path),
+        ) from exc
+    if table.schema.equals(schema.ARROW_SCHEMA):
+        return table
+    return _upgrade(table, info)
+
+
+def _upgrade(table: pa.Table, info: VersionInfo) -> pa.Table:
+    """Bring a version written under an older schema to the current one (new nullable columns empty)."""
+    columns = []
+    for field in schema.ARROW_SCHEMA:
+        if field.name in table.column_names:
+            columns.append(table.column(field.name))
+        elif field.nullable:
+            columns.append(pa.nulls(table.num_rows, field.type))
+        else:
+            raise StoreError(
+                f"dataset {info.dataset_id!r} version {info.version} lacks the required column {field.name!r}"
+            )
+    try:
+        return pa.Table.from_arrays(columns, names=list(schema.COLUMN_NAMES)).cast(schema.ARROW_SCHEMA)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise StoreError(
+            f"dataset {info.dataset_id!r} version {info.version} has an unreadable schema: {exc}"
+        ) from exc
+
+
+def _iso_timestamps(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """ISO 8601 UTC text: whole seconds when every value is whole, else with microseconds."""
+    utc = column.cast(pa.timestamp(column.type.unit, tz="UTC"))
+    micros = pc.cast(utc.cast(pa.timestamp("us", tz="UTC")), pa.int64())
+    whole = pc.all(pc.equal(pc.subtract(micros, pc.multiply(pc.divide(micros, 1_000_000), 1_000_000)), 0))
+    if whole.as_py() is not False:
+        return pc.strftime(utc.cast(pa.timestamp("s", tz="UTC")), format="%Y-%m-%dT%H:%M:%SZ")
+    # %S of a microsecond timestamp carries the fraction: 17:00:00.250000
+    return pc.strftime(utc.cast(pa.timestamp("us", tz="UTC")), format="%Y-%m-%dT%H:%M:%SZ")
