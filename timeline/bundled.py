@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from timeline import store
-from timeline.cli import meta_for
-from timeline.ingest import ImportOptions, ImportResult, read_events
+from timeline.ingest import ImportOptions, ImportResult, read_events, version_meta
 
 DATASET_ID = "crocus-city-hall-2024"
 NAME = "Crocus City Hall attack, 22 March 2024, and reactions"
@@ -22,7 +21,7 @@ def read_reviewed_csv(path: Path = CSV_PATH) -> ImportResult:
 def build(root: Path | None = None) -> store.VersionInfo:
     """Store the reviewed CSV as a version of the bundled dataset (same content, same version)."""
     result = read_reviewed_csv()
-    meta = meta_for(result, name=NAME, source_file=CSV_PATH.name, options=OPTIONS)
+    meta = version_meta(result, name=NAME, source_file=CSV_PATH.name, options=OPTIONS)
     return store.save(result.events, result.rejects, meta, dataset_id=DATASET_ID, root=root)
 
 

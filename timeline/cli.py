@@ -10,7 +10,7 @@ from pathlib import Path
 
 from timeline import store
 from timeline.errors import BadInputError, TimelineError, UsageError
-from timeline.ingest import ImportOptions, ImportResult, read_events
+from timeline.ingest import ImportOptions, ImportResult, read_events, version_meta
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_USAGE = 0, 1, 2
 _SHOWN_REJECTS = 10
@@ -53,20 +53,6 @@ def _read(args: argparse.Namespace) -> ImportResult:
     return read_events(data, _options(args))
 
 
-def meta_for(result: ImportResult, *, name: str, source_file: str, options: ImportOptions) -> dict:
-    """What a stored version records about the import that made it."""
-    return {
-        "name": name,
-        "source_file": source_file,
-        "source_sha256": result.sha256,
-        "tz": options.tz,
-        "date_order": options.date_order,
-        "mapping_overrides": {k: v for k, v in options.mapping.items()},
-        "input_columns": list(result.columns),
-        **result.summary(),
-    }
-
-
 def _report(result: ImportResult, *, dataset: str | None, rejects_file: str | None, as_json: bool) -> str:
     if as_json:
         return json.dumps(
@@ -96,7 +82,7 @@ def _import(args: argparse.Namespace) -> int:
     result = _read(args)
     name = args.name or Path(args.file).stem
     dataset_id = store.slugify(name)
-    meta = meta_for(result, name=name, source_file=Path(args.file).name, options=_options(args))
+    meta = version_meta(result, name=name, source_file=Path(args.file).name, options=_options(args))
     info = store.save(result.events, result.rejects, meta, dataset_id=dataset_id, append=args.append)
     rejects_file = str(info.path / "rejects.csv")
     print(_report(result, dataset=dataset_id, rejects_file=rejects_file, as_json=args.json))

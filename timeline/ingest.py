@@ -19,7 +19,7 @@ from timeline import dates, presets, sniff
 from timeline import schema as s
 from timeline.errors import BadInputError, UsageError
 
-DEFAULT_MAX_BYTES = 512 * 1024 * 1024
+DEFAULT_MAX_BYTES = 200 * 1024 * 1024  # matches server.maxUploadSize in .streamlit/config.toml
 _MISSING_MARKERS = (
     "",
     "NA",
@@ -174,6 +174,20 @@ def read_events(data: bytes, options: ImportOptions | None = None) -> ImportResu
     )
 
 
+def version_meta(result: ImportResult, *, name: str, source_file: str, options: ImportOptions) -> dict:
+    """What a stored version records about the import that made it."""
+    return {
+        "name": name,
+        "source_file": source_file,
+        "source_sha256": result.sha256,
+        "tz": options.tz,
+        "date_order": options.date_order,
+        "mapping_overrides": {k: v for k, v in options.mapping.items()},
+        "input_columns": list(result.columns),
+        **result.summary(),
+    }
+
+
 # --- reading records -----------------------------------------------------------------------------
 
 
@@ -213,6 +227,11 @@ def _read_rows(utf8: bytes, delimiter: str, names: tuple[str, ...], skip: int) -
             newlines += pc.count_substring(column, "\n").to_numpy(zero_copy_only=False)
     before = np.concatenate([[0], np.cumsum(newlines)[:-1]]) if table.num_rows else newlines
     lines = skip + 1 + np.arange(table.num_rows, dtype=np.int64) + before
+    # Arrow reads a blank line as a row of empty fields; a blank line is no row.
+    blank = pc.equal(_joined(table), "\x1f" * (table.num_columns - 1)) if table.num_rows else None
+    if blank is not None and pc.any(blank).as_py():
+        keep = pc.invert(blank)
+        table, lines = table.filter(keep), lines[keep.to_numpy(zero_copy_only=False)]
     return _Rows(table, lines, [], [])
 
 
@@ -227,8 +246,8 @@ def _read_rows_python(utf8: bytes, delimiter: str, names: tuple[str, ...], skip:
     previous = 0
     for record in reader:
         start, previous = previous + 1, reader.line_num
-        if start <= skip or not record or (record == [""] * len(record) and width > 1):
-            continue
+        if start <= skip or not any(record):
+            continue  # the header, or a blank line: no row
         while len(record) > width and record[-1] == "":
             record.pop()
         if len(record) > width:
@@ -379,14 +398,16 @@ def _date_reasons(
             else:
                 reasons.append(f"column {column!r}: {value!r} {error}")
         return reasons
-    column = mapping[presets.YEAR]
-    values = clean[column].take(pa.array(idx)).to_pylist()
-    return [
-        f"column {column!r}: no year"
-        if v is None
-        else f"column {column!r}: year {v!r} with its month and day {e}"
-        for v, e in zip(values, parsed.errors[idx], strict=True)
-    ]
+    fields = [f for f in (presets.YEAR, presets.MONTH, presets.DAY, presets.TIME) if f in mapping]
+    values = {f: clean[mapping[f]].take(pa.array(idx)).to_pylist() for f in fields}
+    reasons = []
+    for position, error in enumerate(parsed.errors[idx]):
+        stated = [f"{mapping[f]}={values[f][position]!r}" for f in fields if values[f][position] is not None]
+        if values[presets.YEAR][position] is None:
+            reasons.append(f"column {mapping[presets.YEAR]!r}: no year")
+        else:
+            reasons.append(f"{', '.join(stated)} {error}")
+    return reasons
 
 
 def _read_end(clean: pa.Table, mapping: Mapping[str, str], options: ImportOptions, start_us: np.ndarray):
@@ -448,23 +469,28 @@ def _coordinates(values: pa.Array, limit: float) -> tuple[pa.Array, pa.Array]:
     return result, unusable
 
 
-def _sources(name_values: pa.Array, url_values: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
-    """(source_name, source_url, url cells not kept whole): URLs go to source_url, names to source_name."""
-    name_is_url = pc.fill_null(
-        pc.match_substring_regex(name_values, r"^https?://\S+$", ignore_case=True), False
+def _sources(name_values: pa.Array, url_values: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array, pa.Array]:
+    """source_name and source_url, and which name / url cells did not fit whole (they go to extra).
+
+    A cell that starts with a link is a link (several links: the first one is used); a cell
+    that holds no http(s) link at all ("Spreadsheet", "javascript:...") is a name.
+    """
+    name_is_link = pc.fill_null(
+        pc.match_substring_regex(name_values, "^" + _URL_PATTERN, ignore_case=True), False
     )
-    url_candidates = pc.coalesce(url_values, pc.if_else(name_is_url, name_values, None))
-    first_url = pc.extract_regex(url_candidates, "(?P<url>" + _URL_PATTERN + ")").field("url")
-    found = pc.fill_null(pc.match_substring_regex(url_candidates, _URL_PATTERN, ignore_case=False), False)
-    url = pc.if_else(found, first_url, None)
-    url_cell_not_whole = pc.and_(
-        pc.is_valid(url_values), pc.invert(pc.fill_null(pc.equal(url, url_values), False))
-    )
-    name = pc.if_else(name_is_url, None, name_values)
-    # A source cell that is not a link at all ("Spreadsheet", "javascript:...") is its name.
-    url_as_name = pc.and_(pc.is_valid(url_values), pc.invert(found))
-    name = pc.coalesce(name, pc.if_else(url_as_name, url_values, None))
-    return name, url, url_cell_not_whole
+    candidates = pc.coalesce(url_values, pc.if_else(name_is_link, name_values, None))
+    found = pc.fill_null(pc.match_substring_regex(candidates, _URL_PATTERN, ignore_case=True), False)
+    first = pc.extract_regex(candidates, "(?i)(?P<url>" + _URL_PATTERN + ")").field("url")
+    url = pc.if_else(found, first, None)
+    url_is_name = pc.and_(pc.is_valid(url_values), pc.invert(found))
+    name = pc.coalesce(pc.if_else(name_is_link, None, name_values), pc.if_else(url_is_name, url_values, None))
+
+    def not_whole(values: pa.Array) -> pa.Array:
+        return pc.and_(pc.is_valid(values), pc.invert(pc.fill_null(pc.equal(url, values), False)))
+
+    url_cell_kept = pc.and_(not_whole(url_values), pc.invert(url_is_name))
+    name_cell_kept = pc.and_(name_is_link, not_whole(name_values))
+    return name, url, name_cell_kept, url_cell_kept
 
 
 def _event_ids(
@@ -569,9 +595,10 @@ def _build_events(
         numbers[field_name], unusable = _coordinates(values, limit)
         if field_name in mapping:
             keep_where(field_name, unusable)
-    name, url, url_not_whole = _sources(text[s.SOURCE_NAME], text[s.SOURCE_URL])
-    if s.SOURCE_URL in mapping:
-        keep_where(s.SOURCE_URL, url_not_whole)
+    name, url, name_not_whole, url_not_whole = _sources(text[s.SOURCE_NAME], text[s.SOURCE_URL])
+    for field_name, unusable in ((s.SOURCE_NAME, name_not_whole), (s.SOURCE_URL, url_not_whole)):
+        if field_name in mapping:
+            keep_where(field_name, unusable)
     text[s.SOURCE_NAME], text[s.SOURCE_URL] = name, url
 
     end, end_unusable = _read_end(clean, mapping, options, start.utc_us)
