@@ -9,6 +9,8 @@ from timeline.ingest import ImportOptions, ImportResult, read_events, version_me
 
 DATASET_ID = "crocus-city-hall-2024"
 NAME = "Crocus City Hall attack, 22 March 2024, and reactions"
+# Time zero of the reactions: the attack itself, not the older background attacks the data also holds.
+ANCHOR = "2024-03-22-attack-begins"
 CSV_PATH = store.DEFAULT_ROOT / f"{DATASET_ID}.csv"
 OPTIONS = ImportOptions(file_name=CSV_PATH.name)
 
@@ -21,7 +23,7 @@ def read_reviewed_csv(path: Path = CSV_PATH) -> ImportResult:
 def build(root: Path | None = None) -> store.VersionInfo:
     """Store the reviewed CSV as a version of the bundled dataset (same content, same version)."""
     result = read_reviewed_csv()
-    meta = version_meta(result, name=NAME, source_file=CSV_PATH.name, options=OPTIONS)
+    meta = {**version_meta(result, name=NAME, source_file=CSV_PATH.name, options=OPTIONS), "anchor": ANCHOR}
     return store.save(result.events, result.rejects, meta, dataset_id=DATASET_ID, root=root)
 
 

@@ -1,0 +1,611 @@
+"""Plotly figures for the timeline view."""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+from plotly.subplots import make_subplots
+
+from timeline import display
+from timeline import schema as s
+from timeline.dates import MINUTE, SECOND, validate_zone
+from timeline.frame import START_US, STOP_US
+
+# Okabe–Ito first, then Paul Tol's muted scheme: distinguishable with the common colour-vision deficiencies.
+EVENT_TYPE_COLORS: dict[str, str] = {
+    "attack": "#D55E00",  # vermillion
+    "claim": "#CC79A7",  # reddish purple
+    "statement": "#0072B2",  # blue
+    "condemnation": "#E69F00",  # orange
+    "condolence": "#56B4E9",  # sky blue
+    "warning": "#F0E442",  # yellow
+    "arrest": "#000000",  # black
+    "casualty_update": "#009E73",  # bluish green
+    "mourning": "#882255",  # Tol wine
+    "investigation": "#999933",  # Tol olive
+    "meeting": "#44AA99",  # Tol teal
+    "other": "#BBBBBB",  # Tol grey
+}
+# Paul Tol's muted scheme, for event types outside the bundled vocabulary.
+_TYPE_CYCLE: tuple[str, ...] = (
+    "#332288",
+    "#88CCEE",
+    "#117733",
+    "#DDCC77",
+    "#CC6677",
+    "#AA4499",
+    "#44AA99",
+    "#999933",
+    "#882255",
+)
+LANES: tuple[str, ...] = (s.ACTOR, s.ACTOR_GROUP)
+NO_GROUP = "(no group)"
+EMPTY_MESSAGE = "No events match the filters."
+
+_MAX_BINS = 200
+_MAX_AGGREGATED_LANES = 1000
+MAX_FIGURE_BYTES = 1_900_000  # the product allows 2 MB per figure; what Streamlit sends is pio.to_json
+# (headline, actor and source) characters in hover text: in full, then shortened if the figure is too big.
+_HOVER_TEXT_CAPS = ((120, 80), (40, 30))
+_STRIP_PX = 80
+_MARGIN_TOP, _MARGIN_BOTTOM = 40, 60
+_US_PER_SECOND = 1_000_000
+_US_PER_MINUTE = 60 * _US_PER_SECOND
+_US_PER_HOUR = 60 * _US_PER_MINUTE
+_US_PER_DAY = 24 * _US_PER_HOUR
+_MONDAY = -3 * _US_PER_DAY  # 1969-12-29, the Monday before the epoch: weeks start on Mondays
+_YEAR_ZERO_MONTHS = 1970 * 12  # months from year 0 to the epoch, so multi-year bins start at round years
+_HOVER = (
+    "<b>%{customdata[3]}</b><br>%{customdata[1]}<br>%{customdata[2]} · %{fullData.name}"
+    "<br>Source: %{customdata[4]}<extra></extra>"
+)
+_STRIP_INSIDE = "#6B6B6B"
+_STRIP_SPREAD = "#BDBDBD"
+_INTERVAL_OPACITY = 0.55
+_PRECISE = (SECOND, MINUTE)
+
+
+@dataclass(frozen=True)
+class _Bin:
+    """A time bin: fixed microseconds from an origin, or a number of calendar months."""
+
+    name: str
+    size: int
+    label: str  # d3 time format naming the bin by its start
+    months: bool = False
+    origin: int = 0
+    multiple: bool = False  # several units, so its start alone does not name it
+
+    def hover(self, word: str) -> str:
+        """Hover text naming the bin at x; word says how x relates to it ("from", "around")."""
+        moment = f"%{{x|{self.label}}}"
+        return f"{self.name} {word} {moment}" if self.multiple else moment
+
+
+_CLOCK = "%d %b %Y %H:%M"
+_LADDER: tuple[_Bin, ...] = (
+    _Bin("second", _US_PER_SECOND, "%d %b %Y %H:%M:%S"),
+    _Bin("5-second period", 5 * _US_PER_SECOND, "%d %b %Y %H:%M:%S", multiple=True),
+    _Bin("15-second period", 15 * _US_PER_SECOND, "%d %b %Y %H:%M:%S", multiple=True),
+    _Bin("minute", _US_PER_MINUTE, _CLOCK),
+    _Bin("5-minute period", 5 * _US_PER_MINUTE, _CLOCK, multiple=True),
+    _Bin("15-minute period", 15 * _US_PER_MINUTE, _CLOCK, multiple=True),
+    _Bin("hour", _US_PER_HOUR, "%d %b %Y %H:00"),
+    _Bin("3-hour period", 3 * _US_PER_HOUR, _CLOCK, multiple=True),
+    _Bin("6-hour period", 6 * _US_PER_HOUR, _CLOCK, multiple=True),
+    _Bin("day", _US_PER_DAY, "%d %b %Y"),
+    _Bin("week", 7 * _US_PER_DAY, "%d %b %Y", origin=_MONDAY, multiple=True),
+    _Bin("month", 1, "%b %Y", months=True),
+    _Bin("year", 12, "%Y", months=True),
+)
+
+
+def type_colors(types: Iterable[str]) -> dict[str, str]:
+    """A colour per event type: the fixed colours first (schema order), then the others sorted by name."""
+    present = {str(t) for t in types if t is not None and not (isinstance(t, float) and math.isnan(t))}
+    colors = {name: color for name, color in EVENT_TYPE_COLORS.items() if name in present}
+    others = sorted(present - EVENT_TYPE_COLORS.keys())
+    colors.update({name: _TYPE_CYCLE[i % len(_TYPE_CYCLE)] for i, name in enumerate(others)})
+    return colors
+
+
+def lane_order(frame: pd.DataFrame, *, lane: str = "actor") -> list[str]:
+    """Lane names ordered by their first event (earliest first), ties by name."""
+    _check_lane(lane)
+    return _lanes(frame, lane)[1]
+
+
+def timeline_figure(
+    *,
+    frame: pd.DataFrame,
+    tz: str = "UTC",
+    lane: str = "actor",
+    anchor_id: str | None = None,
+    max_events: int = 5000,
+    height_per_lane: int = 22,
+    title: str | None = None,
+    focus_us: tuple[int, int] | None = None,
+) -> go.Figure:
+    """Lanes of events coloured by type under a strip of counts; counts per lane when too many.
+
+    focus_us (UTC microseconds) is the window first shown, with buttons to switch to all events.
+    """
+    _check_lane(lane)
+    validate_zone(tz)
+    if not isinstance(max_events, int) or max_events < 1:
+        raise ValueError(f"max_events must be a positive integer; got {max_events!r}")
+    if not isinstance(height_per_lane, int) or height_per_lane < 1:
+        raise ValueError(f"height_per_lane must be a positive integer; got {height_per_lane!r}")
+    _check_columns(frame, lane)
+    if len(frame) == 0:
+        return _empty_figure(tz, title)
+
+    start = frame[START_US].to_numpy(dtype=np.int64)
+    stop = np.maximum(frame[STOP_US].to_numpy(dtype=np.int64), start)
+    placed = _Placed(
+        local_start=display.local_micros(start, tz),
+        local_stop=display.local_micros(stop, tz),
+        x_title=_zone_title(tz, int(start.min()), int(stop.max())),
+    )
+    chosen = _choose_bin(int(placed.local_stop.max() - placed.local_start.min()))
+    bins = _Binned(placed.local_start, placed.local_stop, chosen)
+    lane_rank, lane_names = _lanes(frame, lane)
+    common = {"events": len(frame), "bin": chosen.name, "tz": tz}
+    if len(frame) <= max_events:
+        # Hover text is what makes single events heavy: shorten it, then aggregate, to stay under the budget.
+        names = [html.escape(name) for name in lane_names]
+        for headline_chars, name_chars in _HOVER_TEXT_CAPS:
+            fig = _base_figure(_height(height_per_lane, len(names)), title, placed.x_title)
+            _add_count_strip(fig, bins)
+            _add_events(fig, frame, tz, lane_rank, names, placed, (headline_chars, name_chars))
+            _finish(fig, names, {"mode": "events", **common, "lanes": len(names)}, frame, anchor_id, placed)
+            _focus(fig, focus_us, tz)
+            if len(pio.to_json(fig, validate=False)) <= MAX_FIGURE_BYTES:
+                return fig
+        reason = "carry too much text to send one by one"
+    else:
+        reason = "in view"
+
+    if len(lane_names) > _MAX_AGGREGATED_LANES:
+        hidden = len(lane_names) - (_MAX_AGGREGATED_LANES - 1)
+        lane_names = [*lane_names[: _MAX_AGGREGATED_LANES - 1], f"({hidden:,} more lanes)"]
+        lane_rank = np.minimum(lane_rank, _MAX_AGGREGATED_LANES - 1)
+    names = [html.escape(name) for name in lane_names]
+    message = (
+        f"{len(frame):,} events {reason}: counts per lane and {chosen.name}. "
+        "Narrow the filters to see single events."
+    )
+    fig = _base_figure(_height(height_per_lane, len(names)), title, placed.x_title, message)
+    _add_count_strip(fig, bins)
+    _add_heatmap(fig, bins, lane_rank, names)
+    _finish(fig, names, {"mode": "aggregated", **common, "lanes": len(names)}, frame, anchor_id, placed)
+    _focus(fig, focus_us, tz)
+    return fig
+
+
+def _focus(fig: go.Figure, focus_us: tuple[int, int] | None, tz: str) -> None:
+    """Open on the focus window, with buttons to move between it and the whole time span."""
+    if focus_us is None:
+        return
+    lo, hi = _date_text(display.local_micros(np.array(focus_us, dtype=np.int64), tz))
+    fig.update_xaxes(range=[lo, hi], row=2, col=1)
+    fig.update_layout(
+        uirevision=f"timeline {lo} {hi}",
+        updatemenus=[
+            {
+                "type": "buttons",
+                "direction": "right",
+                "x": 1,
+                "xanchor": "right",
+                "y": 1.0,
+                "yanchor": "bottom",
+                "pad": {"b": 4},
+                "showactive": True,
+                "buttons": [
+                    {
+                        "label": "Around the anchor",
+                        "method": "relayout",
+                        "args": [{"xaxis2.range": [lo, hi]}],
+                    },
+                    {"label": "All events", "method": "relayout", "args": [{"xaxis2.autorange": True}]},
+                ],
+            }
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class _Placed:
+    """Where events go on the x axis: wall-clock microseconds in the zone shown, and the axis title."""
+
+    local_start: np.ndarray
+    local_stop: np.ndarray
+    x_title: str
+
+
+def _height(height_per_lane: int, lanes: int) -> int:
+    return max(450, 120 + height_per_lane * lanes)
+
+
+def _finish(
+    fig: go.Figure, names: list[str], meta: dict, frame: pd.DataFrame, anchor_id: str | None, placed: _Placed
+) -> None:
+    fig.update_layout(meta=meta)
+    # Plotly draws the first category at the bottom: reversed, the earliest lane is on top.
+    fig.update_yaxes(categoryorder="array", categoryarray=names[::-1], row=2, col=1)
+    if anchor_id is not None:
+        _add_anchor(fig, frame, anchor_id, placed)
+
+
+def _check_lane(lane: str) -> None:
+    if lane not in LANES:
+        raise ValueError(f"lane must be one of {', '.join(repr(v) for v in LANES)}; got {lane!r}")
+
+
+def _check_columns(frame: pd.DataFrame, lane: str) -> None:
+    needed = (
+        s.EVENT_ID,
+        s.TIME_PRECISION,
+        s.UTC_OFFSET_MINUTES,
+        s.END,
+        s.ACTOR,
+        lane,
+        s.EVENT_TYPE,
+        s.TITLE,
+        s.DESCRIPTION,
+        s.SOURCE_NAME,
+        START_US,
+        STOP_US,
+    )
+    missing = [name for name in dict.fromkeys(needed) if name not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"frame must be a prepared frame (timeline.frame.prepare); it lacks {', '.join(missing)}"
+        )
+
+
+def _lanes(frame: pd.DataFrame, lane: str) -> tuple[np.ndarray, list[str]]:
+    """Each event's lane position (0 = top) and the lane names in that order."""
+    values = frame[lane]
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.astype("category")
+    codes = values.cat.codes.to_numpy().astype(np.int64)
+    names = [str(name) for name in values.cat.categories]
+    if (codes < 0).any():
+        if NO_GROUP not in names:
+            names.append(NO_GROUP)
+        codes = np.where(codes < 0, names.index(NO_GROUP), codes)
+    unused = np.iinfo(np.int64).max
+    first = np.full(len(names), unused, dtype=np.int64)
+    np.minimum.at(first, codes, frame[START_US].to_numpy(dtype=np.int64))
+    order = sorted(np.flatnonzero(first != unused).tolist(), key=lambda c: (first[c], names[c]))
+    rank = np.zeros(len(names), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return rank[codes], [names[c] for c in order]
+
+
+def _choose_bin(span_us: int) -> _Bin:
+    """The finest bin that cuts the span into at most _MAX_BINS pieces."""
+    for candidate in _LADDER:
+        width = candidate.size * 30.436875 * _US_PER_DAY if candidate.months else candidate.size
+        if span_us / width <= _MAX_BINS:
+            return candidate
+    years = span_us / (365.2425 * _US_PER_DAY) / _MAX_BINS
+    step = next(k * 10**e for e in range(5) for k in (1, 2, 5) if k * 10**e >= years)
+    return _Bin(f"{step}-year period", 12 * step, "%Y", months=True, multiple=True)
+
+
+class _Binned:
+    """Events placed in bins of the shown zone's wall-clock time, by the middle of their interval."""
+
+    def __init__(self, local_start: np.ndarray, local_stop: np.ndarray, chosen: _Bin) -> None:
+        self.bin = chosen
+        first_bin = self._index(local_start)
+        last_bin = self._index(np.maximum(local_stop - 1, local_start))
+        self.offset = int(first_bin.min())
+        self.count = int(last_bin.max()) - self.offset + 1
+        middle = local_start + (local_stop - local_start) // 2
+        self.of_event = self._index(middle) - self.offset
+        # An event whose interval crosses a bin edge is counted at its middle, and shown as uncertain.
+        self.spread = first_bin != last_bin
+        bounds = np.arange(self.offset, self.offset + self.count + 1, dtype=np.int64)
+        if chosen.months:
+            months = bounds * chosen.size - _YEAR_ZERO_MONTHS
+            self.edges = months.astype("M8[M]").astype("M8[us]").astype(np.int64)
+        else:
+            self.edges = chosen.origin + bounds * chosen.size
+
+    def _index(self, local_us: np.ndarray) -> np.ndarray:
+        if self.bin.months:
+            months = local_us.astype("M8[us]").astype("M8[M]").astype(np.int64) + _YEAR_ZERO_MONTHS
+            return np.floor_divide(months, self.bin.size)
+        return np.floor_divide(local_us - self.bin.origin, self.bin.size)
+
+    def counts(self, where: np.ndarray | None = None) -> np.ndarray:
+        chosen = self.of_event if where is None else self.of_event[where]
+        return np.bincount(chosen, minlength=self.count)
+
+
+def _date_text(local_us: np.ndarray) -> np.ndarray:
+    """Wall-clock times as ISO text to the second: what Plotly reads on a date axis, in fewer bytes."""
+    moments = np.asarray(local_us, dtype=np.int64).astype("M8[us]").astype("M8[s]")
+    return np.datetime_as_string(moments, unit="s").astype(object)
+
+
+def _zone_title(tz: str, lo_us: int, hi_us: int) -> str:
+    """The x-axis title: the zone and every offset it has in the span shown."""
+    samples = np.linspace(lo_us, hi_us, num=_MAX_BINS).astype(np.int64)
+    offsets = np.unique((display.local_micros(samples, tz) - samples) // _US_PER_MINUTE)
+    if len(offsets) == 1:
+        return "Time in " + display.zone_label(tz, pd.Timestamp(lo_us, unit="us", tz="UTC"))
+    named = " and ".join(display.offset_label(int(m)) for m in offsets)
+    return f"Time in {tz} ({named}: the offset changes in this span)"
+
+
+def _base_figure(height: int, title: str | None, x_title: str, message: str | None = None) -> go.Figure:
+    """Two rows sharing a date x axis: the count strip on top, the lanes below."""
+    heading = html.escape(title) if title else ""
+    if message:
+        heading = f"{heading}<br><sup>{html.escape(message)}</sup>" if heading else html.escape(message)
+    top = _MARGIN_TOP + (40 if heading else 0)
+    plot_px = max(height - top - _MARGIN_BOTTOM, 2 * _STRIP_PX)
+    strip = min(0.3, _STRIP_PX / plot_px)
+    fig = make_subplots(
+        rows=2, cols=1, shared_xaxes=True, row_heights=[strip, 1 - strip], vertical_spacing=12 / plot_px
+    )
+    fig.update_layout(
+        height=height,
+        margin={"t": top, "b": _MARGIN_BOTTOM, "l": 10, "r": 10},
+        barmode="overlay",
+        dragmode="zoom",
+        hovermode="closest",
+        hoverlabel={"align": "left"},
+        legend={"title": {"text": "Event type"}, "tracegroupgap": 0},
+        uirevision="timeline",
+        template="plotly_white",
+        title={"text": heading, "x": 0, "xanchor": "left"} if heading else None,
+    )
+    fig.update_xaxes(type="date", row=1, col=1)
+    fig.update_xaxes(type="date", title={"text": html.escape(x_title)}, row=2, col=1)
+    fig.update_yaxes(title={"text": "events"}, rangemode="tozero", fixedrange=True, row=1, col=1)
+    fig.update_yaxes(type="category", automargin=True, row=2, col=1)
+    return fig
+
+
+def _empty_figure(tz: str, title: str | None) -> go.Figure:
+    """No events: the zone still named, and a sentence instead of empty axes."""
+    fig = go.Figure()
+    fig.add_annotation(
+        text=EMPTY_MESSAGE, xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False, font={"size": 16}
+    )
+    fig.update_layout(
+        height=450,
+        template="plotly_white",
+        title={"text": html.escape(title), "x": 0, "xanchor": "left"} if title else None,
+        meta={"mode": "empty", "events": 0, "lanes": 0, "tz": tz},
+        showlegend=False,
+        uirevision="timeline",
+    )
+    fig.update_xaxes(
+        type="date", title={"text": html.escape("Time in " + display.zone_label(tz))}, showgrid=False
+    )
+    fig.update_yaxes(visible=False)
+    return fig
+
+
+def _add_count_strip(fig: go.Figure, bins: _Binned) -> None:
+    """Bars of events per bin; events whose interval crosses a bin edge are stacked on top, hatched."""
+    inside = bins.counts(~bins.spread)
+    spread = bins.counts(bins.spread)
+    top = max(int((inside + spread).max()), 1)
+    step = next(k * 10**e for e in range(12) for k in (1, 2, 5) if k * 10**e * 3 >= top)
+    fig.update_yaxes(tick0=0, dtick=step, tickformat=",d", row=1, col=1)  # whole events, about 3 ticks
+    width_ms = np.diff(bins.edges) / 1000
+    starts = _date_text(bins.edges[:-1])
+    name = bins.bin.name
+    for counts, base, label, color, pattern in (
+        (inside, None, f"events within one {name}", _STRIP_INSIDE, ""),
+        (
+            spread,
+            inside,
+            f"events spanning more than one {name} (counted at their middle)",
+            _STRIP_SPREAD,
+            "/",
+        ),
+    ):
+        keep = counts > 0
+        if not keep.any():
+            continue
+        fig.add_trace(
+            go.Bar(
+                x=starts[keep],
+                y=counts[keep],
+                base=None if base is None else base[keep],
+                width=width_ms[keep],
+                offset=0,
+                name=label,
+                marker={"color": color, "line": {"width": 0}, "pattern": {"shape": pattern}},
+                showlegend=False,
+                hovertemplate=f"{bins.bin.hover('from')}<br>%{{y:,}} {html.escape(label)}<extra></extra>",
+            ),
+            row=1,
+            col=1,
+        )
+
+
+def _add_heatmap(fig: go.Figure, bins: _Binned, lane_rank: np.ndarray, names: list[str]) -> None:
+    """Counts per lane and bin, computed with one bincount; empty cells stay blank."""
+    cells = lane_rank * bins.count + bins.of_event
+    counts = np.bincount(cells, minlength=len(names) * bins.count).reshape(len(names), bins.count)
+    z = counts.astype(np.float32)
+    z[counts == 0] = np.nan
+    lanes_share = fig.layout.yaxis2.domain[1]
+    fig.add_trace(
+        go.Heatmap(
+            z=z,
+            x=_date_text(bins.edges),
+            y=names,
+            # One light-to-dark blue: readable with any colour vision, and a single event is never white.
+            colorscale=[[0.0, "#9ECAE1"], [1.0, "#08306B"]],
+            zmin=1,
+            zmax=max(int(counts.max()), 2),
+            colorbar={"title": {"text": "events"}, "len": lanes_share, "y": 0, "yanchor": "bottom"},
+            # Plotly gives a cell's middle as its x.
+            hovertemplate=f"%{{y}}<br>{bins.bin.hover('around')}<br>%{{z:,}} events<extra></extra>",
+            hoverongaps=False,
+        ),
+        row=2,
+        col=1,
+    )
+    fig.update_layout(showlegend=False)
+
+
+def _escaped(values: pd.Series, limit: int | None = None) -> np.ndarray:
+    """Text made safe for Plotly's hover labels (which render a subset of HTML), cut to limit characters."""
+    texts = values.astype(object).fillna("").astype(str)
+    if limit is not None:
+        texts = texts.where(texts.str.len() <= limit, texts.str.slice(0, limit - 1) + "…")
+    return np.array([html.escape(text) for text in texts], dtype=object)
+
+
+def _headlines(frame: pd.DataFrame) -> pd.Series:
+    """The title, else the description, else a placeholder."""
+    title = frame[s.TITLE].astype(object)
+    titled = title.notna() & (title.astype(str).str.strip() != "")
+    return title.where(titled, frame[s.DESCRIPTION].astype(object)).fillna("(no title)")
+
+
+def _add_events(
+    fig: go.Figure,
+    frame: pd.DataFrame,
+    tz: str,
+    lane_rank: np.ndarray,
+    names: list[str],
+    placed: _Placed,
+    caps: tuple[int, int],
+) -> None:
+    """Point events as markers, intervals (coarse times or durations) as bars: one pair of traces per type."""
+    headline_chars, name_chars = caps
+    precision = pd.Categorical(frame[s.TIME_PRECISION].astype(object), categories=s.PRECISIONS).codes
+    has_end = frame[s.END].notna().to_numpy()
+    point = np.isin(precision, _PRECISE) & ~has_end
+    source = frame[s.SOURCE_NAME].astype(object)
+    if s.SOURCE_URL in frame.columns:
+        source = source.fillna(frame[s.SOURCE_URL].astype(object))
+    customdata = np.column_stack(
+        [
+            frame[s.EVENT_ID].astype(object).to_numpy(),
+            _escaped(display.stated_times(frame, tz)),
+            _escaped(frame[s.ACTOR], name_chars),
+            _escaped(_headlines(frame), headline_chars),
+            _escaped(source.fillna("not stated"), name_chars),
+        ]
+    )
+    lanes = np.array(names, dtype=object)[lane_rank]
+    starts = _date_text(placed.local_start)
+    duration_ms = (placed.local_stop - placed.local_start) / 1000
+    types = frame[s.EVENT_TYPE].astype(object).fillna(s.UNKNOWN_EVENT_TYPE).astype(str).to_numpy()
+    dtype = frame[s.EVENT_TYPE].dtype
+    # Colours come from every type of the dataset (categories survive filtering), so they do not shift.
+    categories = list(dtype.categories) if isinstance(dtype, pd.CategoricalDtype) else []
+    colors = type_colors([*categories, *np.unique(types)])
+    traces = []
+    for kind, color in colors.items():
+        of_type = types == kind
+        if not of_type.any():
+            continue
+        label = html.escape(kind)
+        markers = of_type & point
+        bars = of_type & ~point
+        if markers.any():
+            traces.append(
+                go.Scattergl(
+                    x=starts[markers],
+                    y=lanes[markers],
+                    mode="markers",
+                    name=label,
+                    legendgroup=label,
+                    marker={"color": color, "size": 9, "line": {"width": 0.6, "color": "#333333"}},
+                    customdata=customdata[markers],
+                    hovertemplate=_HOVER,
+                )
+            )
+        if bars.any():
+            traces.append(
+                go.Bar(
+                    orientation="h",
+                    base=starts[bars],
+                    x=duration_ms[bars],
+                    y=lanes[bars],
+                    width=0.6,
+                    name=label,
+                    legendgroup=label,
+                    showlegend=not markers.any(),
+                    opacity=_INTERVAL_OPACITY,
+                    marker={
+                        "color": color,
+                        "line": {"width": 1, "color": color},
+                        # Hatched: the time is only known to lie somewhere in this interval.
+                        "pattern": {"shape": np.where(has_end[bars], "", "/").tolist(), "solidity": 0.4},
+                    },
+                    customdata=customdata[bars],
+                    hovertemplate=_HOVER,
+                )
+            )
+    fig.add_traces(traces, rows=[2] * len(traces), cols=[1] * len(traces))
+
+
+def _add_anchor(fig: go.Figure, frame: pd.DataFrame, anchor_id: str, placed: _Placed) -> None:
+    """A vertical line through both rows at the anchor's start; its interval shaded when it is coarse."""
+    where = np.flatnonzero((frame[s.EVENT_ID] == anchor_id).to_numpy())
+    if len(where) == 0:
+        return
+    row = frame.iloc[where[0]]
+    start = _date_text(placed.local_start[where[:1]])[0]
+    stop = _date_text(placed.local_stop[where[:1]])[0]
+    name = row[s.TITLE] if pd.notna(row[s.TITLE]) and str(row[s.TITLE]).strip() else row[s.EVENT_TYPE]
+    name = str(name) if len(str(name)) <= 80 else str(name)[:79] + "…"
+    if str(row[s.TIME_PRECISION]) not in (s.PRECISIONS[SECOND], s.PRECISIONS[MINUTE]) or pd.notna(row[s.END]):
+        fig.add_shape(
+            type="rect",
+            xref="x2",
+            yref="paper",
+            x0=start,
+            x1=stop,
+            y0=0,
+            y1=1,
+            fillcolor="#D55E00",
+            opacity=0.08,
+            line={"width": 0},
+            layer="below",
+            name="anchor interval",
+        )
+    fig.add_shape(
+        type="line",
+        xref="x2",
+        yref="paper",
+        x0=start,
+        x1=start,
+        y0=0,
+        y1=1,
+        line={"color": "#D55E00", "width": 1.5, "dash": "dash"},
+        name="anchor",
+    )
+    fig.add_annotation(
+        text="anchor: " + html.escape(name),
+        xref="x2",
+        yref="paper",
+        x=start,
+        y=1,
+        xanchor="left",
+        yanchor="bottom",
+        showarrow=False,
+        font={"color": "#D55E00"},
+    )

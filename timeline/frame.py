@@ -1,0 +1,179 @@
+"""The events of one dataset version as a DataFrame with the derived columns every view needs."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from timeline import dates, schema
+from timeline.errors import UsageError
+
+START_US = "start_us"
+STOP_US = "stop_us"
+SEARCH = "search"
+DERIVED: tuple[str, ...] = (START_US, STOP_US, SEARCH)
+
+CATEGORY_COLUMNS: tuple[str, ...] = (
+    schema.TIME_PRECISION,
+    schema.ACTOR,
+    schema.ACTOR_GROUP,
+    schema.ACTOR_TYPE,
+    schema.EVENT_TYPE,
+)
+SEARCHED_COLUMNS: tuple[str, ...] = (
+    schema.TITLE,
+    schema.DESCRIPTION,
+    schema.ACTOR,
+    schema.TARGET,
+    schema.SOURCE_NAME,
+    schema.SOURCE_URL,
+)
+SEARCH_SEPARATOR = "\n"
+
+# Above this code point no character has a case mapping (tests/test_frame.py checks it).
+CASED_LIMIT = 0x20000
+_NULLABLE_INTS = {pa.int16(): pd.Int16Dtype(), pa.int32(): pd.Int32Dtype()}
+
+
+def prepare(events: pa.Table) -> pd.DataFrame:
+    """Canonical events as a DataFrame sorted by start then event_id, plus start_us, stop_us and search."""
+    events = _sorted(_canonical(events))
+    start = _micros(events[schema.TIMESTAMP])
+    precision = _precision_codes(events[schema.TIME_PRECISION])
+    offset = pc.fill_null(events[schema.UTC_OFFSET_MINUTES], 0).to_numpy().astype(np.int64)
+    end = events[schema.END]
+    stated_end = _micros(pc.fill_null(end, pa.scalar(0, schema.UTC_MICROS)))
+    has_end = pc.is_valid(end).to_numpy()
+    interval_end = dates.end_of_interval(start, precision, offset)
+    stop = np.where(has_end & (stated_end > start), stated_end, interval_end)
+
+    plain = events.drop_columns(list(CATEGORY_COLUMNS)).to_pandas(types_mapper=_NULLABLE_INTS.get)
+    columns = {}
+    for name in schema.COLUMN_NAMES:
+        if name == schema.TIME_PRECISION:
+            columns[name] = pd.Categorical.from_codes(precision, categories=pd.Index(schema.PRECISIONS))
+        elif name in CATEGORY_COLUMNS:
+            columns[name] = _categorical(events[name])
+        else:
+            columns[name] = plain[name]
+    columns[START_US] = start
+    columns[STOP_US] = stop
+    columns[SEARCH] = _search_text(events).to_pandas()
+    return pd.DataFrame(columns, index=pd.RangeIndex(events.num_rows))
+
+
+def counts(frame: pd.DataFrame, column: str) -> pd.Series:
+    """How many rows hold each value of a column, most frequent first, then by value; no zero counts."""
+    tally = frame[column].value_counts(sort=False, dropna=True)
+    table = pd.DataFrame({"value": np.asarray(tally.index, dtype=object), "count": tally.to_numpy()})
+    table = table[table["count"] > 0].sort_values(["count", "value"], ascending=[False, True], kind="stable")
+    return pd.Series(
+        table["count"].to_numpy(dtype=np.int64),
+        index=pd.Index(table["value"].tolist(), name=column, dtype="str"),
+        name="count",
+    )
+
+
+def to_table(frame: pd.DataFrame) -> pa.Table:
+    """The canonical columns of a prepared (possibly filtered) frame as an Arrow table, for export."""
+    canonical = frame[list(schema.COLUMN_NAMES)]
+    return pa.Table.from_pandas(canonical, preserve_index=False).cast(schema.ARROW_SCHEMA)
+
+
+def fold(text: str) -> str:
+    """Text folded the way the search column is, for case-insensitive matching against it."""
+    return text.casefold()
+
+
+def _canonical(events: pa.Table) -> pa.Table:
+    missing = [name for name in schema.COLUMN_NAMES if name not in events.column_names]
+    if missing:
+        raise UsageError(
+            f"events lack the canonical columns {', '.join(missing)}", hint="see timeline.schema.COLUMNS"
+        )
+    return events.select(list(schema.COLUMN_NAMES)).cast(schema.ARROW_SCHEMA)
+
+
+def _sorted(events: pa.Table) -> pa.Table:
+    """Events ordered by timestamp then event_id (stored versions usually are already: no copy then)."""
+    if events.num_rows < 2:
+        return events
+    start = _micros(events[schema.TIMESTAMP])
+    ids = events[schema.EVENT_ID]
+    later = start[1:] > start[:-1]
+    if not later.all():
+        tied = start[1:] == start[:-1]
+        ids_ordered = pc.greater_equal(ids.slice(1), ids.slice(0, events.num_rows - 1)).to_numpy()
+        if not (later | (tied & ids_ordered)).all():
+            order = pc.sort_indices(
+                events, sort_keys=[(schema.TIMESTAMP, "ascending"), (schema.EVENT_ID, "ascending")]
+            )
+            events = events.take(order)
+    return events.combine_chunks()
+
+
+def _micros(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    return pc.cast(values, pa.int64()).to_numpy()
+
+
+def _precision_codes(values: pa.ChunkedArray) -> np.ndarray:
+    codes = pc.index_in(values, value_set=pa.array(schema.PRECISIONS))
+    if codes.null_count:
+        unknown = pc.unique(pc.filter(values, pc.is_null(codes))).to_pylist()
+        raise UsageError(
+            f"unknown time_precision values {', '.join(map(repr, unknown[:5]))}",
+            hint=f"allowed: {', '.join(schema.PRECISIONS)}",
+        )
+    return codes.to_numpy().astype(np.int8)
+
+
+def _categorical(values: pa.ChunkedArray) -> pd.Categorical:
+    """A categorical whose categories are the values present, in code point order."""
+    uniques = pc.unique(values.drop_null())
+    uniques = uniques.take(pc.array_sort_indices(uniques))
+    codes = pc.fill_null(pc.index_in(values, value_set=uniques), -1).to_numpy()
+    return pd.Categorical.from_codes(codes, categories=pd.Index(uniques.to_pylist(), dtype="str"))
+
+
+def _search_text(events: pa.Table) -> pa.Array:
+    """The searched columns joined by newlines (nulls as empty text), case-folded."""
+    joined = pc.binary_join_element_wise(
+        *(events[name] for name in SEARCHED_COLUMNS),
+        SEARCH_SEPARATOR,
+        null_handling="replace",
+        null_replacement="",
+    )
+    return _casefold(joined.combine_chunks() if isinstance(joined, pa.ChunkedArray) else joined)
+
+
+def _casefold(values: pa.Array) -> pa.Array:
+    """str.casefold of each value, vectorised: ASCII rows by Arrow's ascii_lower, the others by its
+    utf8_lower, and only rows holding a character the two fold differently (ß, ς, ...) by Python."""
+    folded = pc.ascii_lower(values)
+    other = ~pc.string_is_ascii(values).to_numpy(zero_copy_only=False)
+    if not other.any():
+        return folded
+    rows = np.flatnonzero(other)
+    text = values.take(rows)
+    lowered = pc.utf8_lower(text)
+    odd = pc.match_substring_regex(text, _differently_folded_pattern()).to_numpy(zero_copy_only=False)
+    if odd.any():
+        exact = [value.casefold() for value in text.filter(pa.array(odd)).to_pylist()]
+        lowered = pc.replace_with_mask(lowered, pa.array(odd), pa.array(exact, pa.string()))
+    return pc.replace_with_mask(folded, pa.array(other), lowered)
+
+
+@functools.cache
+def _differently_folded_pattern() -> str:
+    """A regex class of the characters Arrow's utf8_lower folds differently from str.casefold (ß, ς, ...)."""
+    codes = np.arange(0x80, CASED_LIMIT, dtype=np.uint32)
+    codes = codes[(codes < 0xD800) | (codes > 0xDFFF)]
+    chars = codes.view("<U1")
+    lowered = pc.utf8_lower(pa.array(chars))
+    folded = pa.array([char.casefold() for char in chars.tolist()], pa.string())
+    differ = codes[pc.not_equal(lowered, folded).to_numpy(zero_copy_only=False)]
+    return "[" + "".join(f"\\x{{{code:x}}}" for code in differ) + "]"

@@ -1,0 +1,410 @@
+"""The view state whose fields are the URL's parameters, and `apply`: which events a view shows."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import re
+import zoneinfo
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from timeline import bundled, dates, schema, store
+from timeline.errors import TimelineError, UsageError
+from timeline.frame import SEARCH, START_US, STOP_US, counts, fold
+
+TABS: tuple[str, ...] = ("timeline", "reactions", "casualties", "table", "dataset")
+MAX_TEXT = 200  # longest accepted q / from / to value
+SHOWN_CHARS = 60  # longest value quoted back in a notice
+LISTED_VALUES = 5  # values named in one notice
+
+
+@dataclass(frozen=True)
+class Param:
+    """One URL parameter: its key, the View field it fills, whether it repeats, and what it means."""
+
+    key: str
+    field: str
+    repeatable: bool
+    meaning: str
+
+
+# The URL grammar: one row per parameter of PRODUCT.md, in its order. URL keys are spelled only here.
+PARAMS: tuple[Param, ...] = (
+    Param("dataset", "dataset", False, "dataset id; default: the bundled dataset"),
+    Param("v", "version", False, "dataset version; absent: the newest"),
+    Param("actor", "actors", True, "selected actors (absent: all)"),
+    Param("group", "groups", True, "selected actor groups"),
+    Param("type", "types", True, "selected event types"),
+    Param(
+        "from",
+        "start",
+        False,
+        "start of the time window: 2024-03-22, 2024-03-22T17:30, or with an offset or Z; "
+        "without an offset, read in tz",
+    ),
+    Param("to", "end", False, "end of the time window, including the day or minute it states; like from"),
+    Param("q", "query", False, "search text over title, description, actor, target and source"),
+    Param("tz", "tz", False, "IANA time zone for display, e.g. Europe/Moscow (default UTC)"),
+    Param("tab", "tab", False, f"which view is open: {', '.join(TABS)} (default {TABS[0]})"),
+    Param("anchor", "anchor", False, "event id used as time zero for relative time"),
+)
+KEYS: Mapping[str, str] = {param.field: param.key for param in PARAMS}  # View field -> URL key
+
+
+@dataclass(frozen=True)
+class View:
+    """What the page shows: dataset, version, filters, time window, zone, tab and anchor (all URL state)."""
+
+    dataset: str = bundled.DATASET_ID
+    version: str | None = None
+    actors: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    start: str | None = None
+    end: str | None = None
+    query: str = ""
+    tz: str = "UTC"
+    tab: str = TABS[0]
+    anchor: str | None = None
+
+
+DEFAULTS: Mapping[str, object] = {field.name: field.default for field in dataclasses.fields(View)}
+
+# Repeatable filters and the categorical column each one selects in.
+FILTER_COLUMNS: Mapping[str, str] = {
+    "actors": schema.ACTOR,
+    "groups": schema.ACTOR_GROUP,
+    "types": schema.EVENT_TYPE,
+}
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_IANA_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_+\-]*(?:/[A-Za-z0-9_+\-]+)*")
+_NOT_ZONE_NAMES = frozenset({"localtime", "posixrules"})
+# A '+' of an offset that reached us as a space because the link was not percent-encoded.
+_SPACE_FOR_PLUS = re.compile(r"^(.*[T ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?) (\d{2}(?::?\d{2})?)$")
+_NARROW_SHARE = 0.25  # search only the rows other filters kept when they are fewer than this share
+_TIME_EXAMPLES = "2024-03-22, 2024-03-22T17:30, 2024-03-22T17:30+03:00 or 2024-03-22T14:30Z"
+
+
+def from_query(params: Mapping[str, str | Sequence[str]]) -> tuple[View, list[str]]:
+    """The view a URL's query parameters ask for, and one notice per value that had to be dropped."""
+    notices: list[str] = []
+    chosen: dict[str, object] = {}
+    for param, values in _items(params):
+        if not values:
+            continue
+        if param.repeatable:
+            kept = _repeated(param, values, notices)
+            if kept:
+                chosen[param.field] = kept
+        else:
+            value = _single(param, values[-1], notices)
+            if value is not None:
+                chosen[param.field] = value
+    view = View(**chosen)
+    return _checked_window(view, notices), notices
+
+
+def to_query(view: View) -> dict[str, list[str]]:
+    """The query parameters of a view: only values that differ from the defaults, lists in order."""
+    query = {}
+    for param in PARAMS:
+        value = getattr(view, param.field)
+        if value == DEFAULTS[param.field]:
+            continue
+        query[param.key] = list(value) if param.repeatable else [value]
+    return query
+
+
+def reconcile(view: View, frame: pd.DataFrame) -> tuple[View, list[str]]:
+    """The view without the actors, groups, types and anchor the opened dataset does not have."""
+    notices = []
+    changes: dict[str, object] = {}
+    for field, column in FILTER_COLUMNS.items():
+        selected = getattr(view, field)
+        if not selected:
+            continue
+        present = set(counts(frame, column).index)
+        missing = [value for value in selected if value not in present]
+        if missing:
+            changes[field] = tuple(value for value in selected if value in present)
+            notices.append(f"Ignored {_listed(KEYS[field], missing)}: not in this dataset.")
+    if view.anchor is not None and not (frame[schema.EVENT_ID] == view.anchor).any():
+        changes["anchor"] = None
+        notices.append(
+            f"Ignored {KEYS['anchor']}={_shown(view.anchor)}: no event with that id in this dataset."
+        )
+    return (dataclasses.replace(view, **changes) if changes else view), notices
+
+
+def window(view: View) -> tuple[int | None, int | None]:
+    """The time window as UTC microseconds [start, stop); None where the view sets no bound.
+
+    A time without an offset is read in view.tz. `to` includes what it states: to=2024-03-22 stops at
+    the next midnight, to=2024-03-22T17:30 at 17:31.
+    """
+    start = None if view.start is None else _bound(view.start, view.tz, KEYS["start"], end=False)
+    stop = None if view.end is None else _bound(view.end, view.tz, KEYS["end"], end=True)
+    return start, stop
+
+
+def apply(frame: pd.DataFrame, view: View) -> pd.DataFrame:
+    """The rows of a prepared frame that the view's filters keep, in the frame's order.
+
+    Actors, groups and types select by value (empty: all); the window keeps every event whose interval
+    [start_us, stop_us) overlaps it; every word of the query must occur in the search text.
+    """
+    keep = np.ones(len(frame), dtype=bool)
+    for field, column in FILTER_COLUMNS.items():
+        selected = getattr(view, field)
+        if selected:
+            keep &= _is_in(frame[column], selected)
+    start, stop = window(view)
+    if start is not None:
+        keep &= frame[STOP_US].to_numpy() > start
+    if stop is not None:
+        keep &= frame[START_US].to_numpy() < stop
+    words = fold(view.query).split()
+    if words:
+        keep = _containing(frame[SEARCH], words, keep)
+    return _rows(frame, keep)
+
+
+def describe(view: View) -> str:
+    """The active filters as one sentence, e.g. "actors: Hamas, NEXTA; from 2024-03-22 (Europe/Moscow)"."""
+    parts = []
+    for field in FILTER_COLUMNS:
+        selected = getattr(view, field)
+        if selected:
+            parts.append(f"{field}: {_enumerated(selected)}")
+    if view.start is not None and view.end is not None:
+        parts.append(f"from {view.start} to {view.end} ({view.tz})")
+    elif view.start is not None:
+        parts.append(f"from {view.start} ({view.tz})")
+    elif view.end is not None:
+        parts.append(f"to {view.end} ({view.tz})")
+    if view.query:
+        parts.append(f"search: {view.query}")
+    return "; ".join(parts) if parts else "no filters"
+
+
+# --- reading the URL --------------------------------------------------------------------------------
+
+
+def _items(params: Mapping[str, str | Sequence[str]]) -> list[tuple[Param, list[object]]]:
+    """The known parameters, in PARAMS order, with their values as lists (a bare value is a list of one)."""
+    given = {key: value for key, value in dict(params or {}).items() if isinstance(key, str)}
+    return [(param, _as_list(given[param.key])) for param in PARAMS if param.key in given]
+
+
+def _as_list(given: object) -> list[object]:
+    if isinstance(given, str | bytes) or not isinstance(given, Sequence):
+        return [given]
+    return list(given)
+
+
+def _repeated(param: Param, values: list[object], notices: list[str]) -> tuple[str, ...]:
+    kept: dict[str, None] = {}
+    for value in values:
+        text, problem = _text(value)
+        if problem is not None:
+            notices.append(f"Ignored {param.key}={_shown(value)}: {problem}.")
+        elif text:
+            kept[text] = None
+    return tuple(kept)
+
+
+def _single(param: Param, value: object, notices: list[str]) -> str | None:
+    text, problem = _text(value)
+    if problem is None and text:
+        if param.field == "query" and len(text) > MAX_TEXT:
+            notices.append(f"Shortened {param.key} to its first {MAX_TEXT} characters (it had {len(text)}).")
+            text = text[:MAX_TEXT].rstrip()
+        check = _RULES.get(param.field)
+        if check is not None:
+            text, problem = check(text)
+    if problem is not None:
+        notices.append(f"Ignored {param.key}={_shown(value)}: {problem}.")
+        return None
+    return text or None
+
+
+def _text(value: object) -> tuple[str, str | None]:
+    """A value stripped, or the reason it cannot be one."""
+    if not isinstance(value, str):
+        return "", "not text"
+    text = value.strip()
+    if _CONTROL.search(text):
+        return "", "contains control characters"
+    return text, None
+
+
+def _dataset(text: str) -> tuple[str, str | None]:
+    try:
+        return store.validate_dataset_id(text), None
+    except TimelineError as error:
+        return text, str(error.hint)
+
+
+def _version(text: str) -> tuple[str, str | None]:
+    try:
+        return store.validate_version_id(text), None
+    except TimelineError as error:
+        return text, str(error.hint)
+
+
+def _zone(text: str) -> tuple[str, str | None]:
+    if _IANA_NAME.fullmatch(text) and text in _zone_names():
+        try:
+            return dates.validate_zone(text), None
+        except TimelineError:
+            pass
+    return text, "not an IANA time zone (e.g. Europe/Moscow)"
+
+
+def _tab(text: str) -> tuple[str, str | None]:
+    return text, None if text in TABS else f"not a tab (allowed: {', '.join(TABS)})"
+
+
+def _time(text: str) -> tuple[str, str | None]:
+    if len(text) > MAX_TEXT:
+        return text, f"longer than {MAX_TEXT} characters"
+    for candidate in dict.fromkeys((text, _SPACE_FOR_PLUS.sub(r"\1+\2", text))):
+        try:
+            _bound(candidate, "UTC", "", end=True)
+        except (TimelineError, ValueError, OverflowError, pa.ArrowException):
+            continue
+        return candidate, None
+    return text, f"not a date or time (e.g. {_TIME_EXAMPLES})"
+
+
+_RULES: Mapping[str, Callable[[str], tuple[str, str | None]]] = {
+    "dataset": _dataset,
+    "version": _version,
+    "start": _time,
+    "end": _time,
+    "tz": _zone,
+    "tab": _tab,
+}
+
+
+def _checked_window(view: View, notices: list[str]) -> View:
+    """The view without a time window that cannot be computed in its zone or does not start before it ends."""
+    if view.start is None and view.end is None:
+        return view
+    try:
+        start, stop = window(view)
+    except (TimelineError, ValueError, OverflowError, pd.errors.OutOfBoundsDatetime):
+        start = stop = None
+        problem = f"cannot be placed in time zone {view.tz}"
+    else:
+        problem = "from must be before to" if None not in (start, stop) and start >= stop else None
+    if problem is None:
+        return view
+    given = " and ".join(
+        f"{KEYS[field]}={_shown(getattr(view, field))}"
+        for field in ("start", "end")
+        if getattr(view, field) is not None
+    )
+    notices.append(f"Ignored {given}: {problem}.")
+    return dataclasses.replace(view, start=None, end=None)
+
+
+@functools.cache
+def _zone_names() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones()) - _NOT_ZONE_NAMES
+
+
+def _shown(value: object) -> str:
+    """A value as repr, cut to about SHOWN_CHARS characters (escapes included) with an ellipsis."""
+    if not isinstance(value, str):
+        shown = repr(value)
+        return shown if len(shown) <= SHOWN_CHARS else shown[:SHOWN_CHARS] + "…"
+    cut = value[:SHOWN_CHARS]
+    while len(repr(cut)) > SHOWN_CHARS + 2:
+        cut = cut[:-1]
+    return repr(value) if cut == value else repr(cut + "…")
+
+
+def _listed(key: str, values: Sequence[str]) -> str:
+    shown = ", ".join(_shown(value) for value in values[:LISTED_VALUES])
+    more = len(values) - LISTED_VALUES
+    return f"{key}={shown}" + (f" and {more} more" if more > 0 else "")
+
+
+def _enumerated(values: Sequence[str]) -> str:
+    shown = ", ".join(values[:LISTED_VALUES])
+    more = len(values) - LISTED_VALUES
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+# --- time window ------------------------------------------------------------------------------------
+
+
+def _bound(text: str, tz: str, key: str, *, end: bool) -> int:
+    """UTC microseconds where a from (end=False) or to (end=True) value puts the window's edge."""
+    parts, _ = dates.read_parts(pa.array([text]), date_order="auto", column=key, allow_epoch=False)
+    parsed = dates.resolve(parts, tz=tz, column=key)
+    if not parsed.ok[0]:
+        raise UsageError(f"{key}={text!r} {parsed.errors[0]}")
+    if not end:
+        return int(parsed.utc_us[0])
+    if parts.has_offset[0] or tz == "UTC":
+        return int(dates.end_of_interval(parsed.utc_us, parsed.precision, parsed.offset_minutes)[0])
+    # In the zone's own wall time, so that a day that changes daylight saving time ends at its midnight.
+    local = parsed.utc_us + parsed.offset_minutes.astype(np.int64) * 60_000_000
+    local_end = dates.end_of_interval(local, parsed.precision, np.zeros(1, dtype=np.int64))
+    stop = pd.DatetimeIndex(local_end.astype("datetime64[us]")).tz_localize(
+        tz, ambiguous=np.zeros(1, dtype=bool), nonexistent="shift_forward"
+    )
+    return int(stop.as_unit("us").asi8[0])
+
+
+# --- filtering --------------------------------------------------------------------------------------
+
+
+def _is_in(column: pd.Series, selected: Sequence[str]) -> np.ndarray:
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        wanted = column.cat.categories.get_indexer(list(selected))
+        return np.isin(column.cat.codes.to_numpy(), wanted[wanted >= 0])
+    return column.isin(list(selected)).to_numpy(dtype=bool)
+
+
+def _containing(search: pd.Series, words: list[str], keep: np.ndarray) -> np.ndarray:
+    """keep, narrowed to the rows whose search text holds every word (searching only kept rows when few)."""
+    text = pa.chunked_array(search)
+    rows = np.flatnonzero(keep)
+    narrowed = len(rows) < len(keep) * _NARROW_SHARE
+    if narrowed:
+        text = text.take(rows)
+    found = np.ones(len(text), dtype=bool)
+    for word in words:
+        # A literal as an RE2 pattern: Arrow's regex matcher scans far faster than its substring one.
+        hits = pc.match_substring_regex(text, _literal(word))
+        found &= pc.fill_null(hits, False).to_numpy()
+    if not narrowed:
+        return keep & found
+    narrowed_keep = np.zeros_like(keep)
+    narrowed_keep[rows[found]] = True
+    return narrowed_keep
+
+
+def _literal(word: str) -> str:
+    """An RE2 pattern matching exactly the text of word."""
+    return "".join(char if char.isascii() and char.isalnum() else f"\\x{{{ord(char):x}}}" for char in word)
+
+
+def _rows(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+    """The kept rows: the frame itself when all are kept, a slice when they are contiguous, else a copy."""
+    rows = np.flatnonzero(keep)
+    if len(rows) == len(frame):
+        return frame
+    if len(rows) and rows[-1] - rows[0] + 1 == len(rows):
+        return frame.iloc[rows[0] : rows[-1] + 1]
+    return frame.iloc[rows]
