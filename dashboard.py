@@ -9,9 +9,10 @@ import zoneinfo
 from urllib.parse import urlencode
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
-from timeline import bundled, display, figures, reactions, store
+from timeline import aftermath_figures, bundled, casualties, display, figures, reactions, store
 from timeline import frame as frames
 from timeline import schema as s
 from timeline import view as views
@@ -27,6 +28,8 @@ TAB_LABELS = {
 }
 TABLE_ROWS_SHOWN = 5_000
 FILTER_KEYS = ("actors", "groups", "types", "start", "end", "query")
+VIEW_OPTIONS = ("lanes", "axis", "by")  # view choices that are the same for every dataset
+AXIS_LABELS = {"time": "Clock time", "relative": "Time since anchor", "log": "Time since anchor (log)"}
 NO_COLUMN = "(none)"
 
 st.set_page_config(page_title="Event Timeline", page_icon="🕑", layout="wide")
@@ -108,13 +111,18 @@ def _seed_filters(frame: pd.DataFrame) -> None:
     st.session_state.seeded.add(dataset)
     opened: views.View = st.session_state.opened_view
     if opened.dataset != dataset:
-        opened = views.View(dataset=dataset, tz=opened.tz, tab=opened.tab)
+        opened = views.View(
+            dataset=dataset, tz=opened.tz, tab=opened.tab, lanes=opened.lanes, axis=opened.axis
+        )
     opened, notices = views.reconcile(opened, frame)
     st.session_state.notices.extend(notices)
     for name in FILTER_KEYS:
         value = getattr(opened, name)
         st.session_state[_key(name)] = list(value) if isinstance(value, tuple) else (value or "")
     st.session_state[_key("anchor")] = opened.anchor
+    st.session_state[_key("reacts")] = list(opened.reacts)
+    for name in VIEW_OPTIONS:
+        st.session_state.setdefault(name, getattr(opened, name))
     st.session_state.setdefault("tz", opened.tz)
     st.session_state.setdefault("tab", TAB_LABELS[opened.tab])
 
@@ -177,6 +185,10 @@ def _filters(frame: pd.DataFrame, version: store.VersionInfo) -> views.View:
         tz=st.session_state.tz,
         tab=next(k for k, v in TAB_LABELS.items() if v == st.session_state.tab),
         anchor=st.session_state.get(_key("anchor")),
+        lanes=st.session_state.lanes,
+        axis=st.session_state.axis,
+        by=st.session_state.by,
+        reacts=tuple(st.session_state.get(_key("reacts"), [])),
     )
     # Typed times are checked with the URL's own rules, so the page and a link agree on what is valid.
     checked, problems = views.from_query(views.to_query(candidate))
@@ -232,20 +244,37 @@ def _plain(text: object) -> str:
     return value
 
 
-def _timeline_tab(shown: pd.DataFrame, current: views.View, anchor: str | None) -> None:
-    lane = st.radio(
+def _timeline_tab(frame: pd.DataFrame, shown: pd.DataFrame, current: views.View, anchor: str | None) -> None:
+    left, right = st.columns(2)
+    left.radio(
         "Lanes",
-        ["actor", "actor_group"],
+        views.LANES,
+        key="lanes",
         horizontal=True,
-        format_func={"actor": "Actor", "actor_group": "Actor group"}.get,
+        format_func={"actor": "One per actor", "group": "One per actor group"}.get,
+        persist_state="session",
     )
+    right.radio(
+        "Time axis",
+        views.AXES,
+        key="axis",
+        horizontal=True,
+        format_func=AXIS_LABELS.get,
+        persist_state="session",
+    )
+    origin = reactions.anchor_of(frame, anchor)
+    relative = current.axis != "time" and origin is not None
+    if current.axis != "time" and origin is None:
+        st.info("Time since the anchor needs an anchor event: pick one from an event's details.")
     windowed = current.start is not None or current.end is not None
     fig = figures.timeline_figure(
         frame=shown,
         tz=current.tz,
-        lane=lane,
+        lane="actor" if current.lanes == "actor" else "actor_group",
         anchor_id=anchor,
-        focus_us=None if windowed else reactions.focus_window(shown, anchor),
+        focus_us=None if windowed or current.axis == "log" else reactions.focus_window(frame, anchor),
+        relative_to_us=origin.start_us if relative else None,
+        log=relative and current.axis == "log",
     )
     if fig.layout.meta and fig.layout.meta.get("mode") == "aggregated":
         st.info(
@@ -265,6 +294,104 @@ def _timeline_tab(shown: pd.DataFrame, current: views.View, anchor: str | None) 
         _event_details(shown, ids[0], current.tz)
     else:
         st.caption("Click an event to see its full text, its source and every stored field.")
+    _figure_download(fig, "timeline", current)
+
+
+def _figure_download(fig: go.Figure, name: str, current: views.View) -> None:
+    """The figure as a standalone HTML page (plotly.js inside, so it opens offline)."""
+    st.download_button(
+        "Download figure (HTML)",
+        lambda: aftermath_figures.standalone_html(fig, title=f"Event Timeline: {name} of {current.dataset}"),
+        file_name=f"{current.dataset}-{name}.html",
+        mime="text/html",
+        key=f"download-{name}",
+    )
+
+
+def _anchor_caption(origin: reactions.Anchor | None, frame: pd.DataFrame, tz: str) -> None:
+    if origin is None:
+        st.info("No anchor event: this dataset has no attack. Make any event the anchor from its details.")
+        return
+    rows = frame[frame[s.EVENT_ID] == origin.event_id]
+    st.caption(
+        f"Time zero (anchor): {_plain(origin.title)} · {display.stated_times(rows, tz).iloc[0]} · "
+        f"event id `{origin.event_id}`"
+    )
+
+
+def _set_log_scale() -> None:
+    st.session_state.axis = "log" if st.session_state.log_scale else "relative"
+
+
+def _reactions_tab(frame: pd.DataFrame, shown: pd.DataFrame, current: views.View, anchor: str | None) -> None:
+    origin = reactions.anchor_of(frame, anchor)
+    _anchor_caption(origin, frame, current.tz)
+    if origin is None:
+        return
+    left, middle, right = st.columns([2, 3, 2])
+    left.radio(
+        "One row per",
+        views.GROUPINGS,
+        key="by",
+        horizontal=True,
+        format_func={"actor": "actor", "group": "actor group", "type": "actor type"}.get,
+        persist_state="session",
+    )
+    types = sorted(frames.counts(frame, s.EVENT_TYPE).index)
+    middle.multiselect(
+        "Event types that count as a reaction",
+        types,
+        key=_key("reacts"),
+        placeholder="All but " + " and ".join(reactions.NOT_REACTIONS),
+        persist_state="session",
+    )
+    st.session_state.log_scale = current.axis == "log"
+    right.toggle("Logarithmic time", key="log_scale", on_change=_set_log_scale)
+    first = reactions.first_reactions(shown, anchor=origin, by=current.by, types=current.reacts or None)
+    fig = aftermath_figures.reactions_figure(
+        reactions=first, tz=current.tz, log=current.axis == "log", anchor=origin
+    )
+    st.plotly_chart(fig, width="stretch", key="reactions_chart")
+    silent = reactions.silent_lanes(shown, first, by=current.by)
+    if silent:
+        listed = ", ".join(silent[:30]) + (f" and {len(silent) - 30} more" if len(silent) > 30 else "")
+        st.caption(f"No reaction after the anchor from {len(silent)}: {_plain(listed)}.")
+    curve = reactions.reacted_curve(first)
+    st.plotly_chart(
+        aftermath_figures.reacted_curve_figure(curve=curve, log=current.axis == "log"),
+        width="stretch",
+        key="reacted_curve_chart",
+    )
+    _figure_download(fig, "reactions", current)
+
+
+def _casualties_tab(
+    frame: pd.DataFrame, shown: pd.DataFrame, current: views.View, anchor: str | None
+) -> None:
+    reports = casualties.toll_reports(shown)
+    fig = aftermath_figures.toll_figure(
+        reports=reports, tz=current.tz, anchor=reactions.anchor_of(frame, anchor)
+    )
+    st.plotly_chart(fig, width="stretch", key="toll_chart")
+    if len(reports):
+        rows = shown.set_index(s.EVENT_ID).loc[reports[s.EVENT_ID]].reset_index()
+        listing = pd.DataFrame(
+            {
+                "time": display.stated_times(rows, current.tz).to_numpy(),
+                "measure": reports["measure"].to_numpy(),
+                "reported": reports["value"].to_numpy(),
+                "reported by": reports[s.ACTOR].astype(str).to_numpy(),
+                "source": reports[s.SOURCE_NAME].to_numpy(),
+                "link": reports[s.SOURCE_URL].to_numpy(),
+            }
+        )
+        st.dataframe(
+            listing,
+            hide_index=True,
+            width="stretch",
+            column_config={"link": st.column_config.LinkColumn("Source link", validate=r"^https?://")},
+        )
+    _figure_download(fig, "casualties", current)
 
 
 def _table_tab(shown: pd.DataFrame, current: views.View, version: store.VersionInfo) -> None:
@@ -477,13 +604,15 @@ def main() -> None:
             continue
         with tab:
             if name == "timeline":
-                _timeline_tab(shown, current, anchor)
+                _timeline_tab(frame, shown, current, anchor)
+            elif name == "reactions":
+                _reactions_tab(frame, shown, current, anchor)
+            elif name == "casualties":
+                _casualties_tab(frame, shown, current, anchor)
             elif name == "table":
                 _table_tab(shown, current, version)
-            elif name == "dataset":
-                _dataset_tab(version)
             else:
-                st.info("This view arrives with the reactions and casualties work.")
+                _dataset_tab(version)
 
 
 try:

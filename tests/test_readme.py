@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from timeline import schema
+from timeline import schema, view
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -28,3 +28,12 @@ def test_quick_start_names_the_two_make_targets() -> None:
     assert list(dict.fromkeys(re.findall(r"`(make \w+)`", quick))) == ["make run", "make test"]
     ci = (README.parent / ".ci" / "run").read_text(encoding="utf-8")
     assert "make test" in ci
+
+
+def test_url_parameter_table_matches_the_view_grammar() -> None:
+    """The README's link parameters are exactly timeline.view.PARAMS, in order, with their meanings."""
+    text = README.read_text(encoding="utf-8")
+    block = text.split("<!-- params-table")[1].split("<!-- /params-table -->")[0]
+    rows = [line for line in block.splitlines() if line.startswith("| `")]
+    expected = [f"| `{p.key}` | {'yes' if p.repeatable else 'no'} | {p.meaning} |" for p in view.PARAMS]
+    assert rows == expected

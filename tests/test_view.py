@@ -33,7 +33,7 @@ def prepared() -> pd.DataFrame:
 
 
 def test_params_follow_the_product_table() -> None:
-    """PARAMS lists PRODUCT.md's parameters in its order, one per View field; only filters repeat."""
+    """PARAMS lists PRODUCT.md's parameters in its order, then the view options; one per View field."""
     assert [p.key for p in PARAMS] == [
         "dataset",
         "v",
@@ -46,9 +46,13 @@ def test_params_follow_the_product_table() -> None:
         "tz",
         "tab",
         "anchor",
+        "lanes",
+        "axis",
+        "by",
+        "react",
     ]
     assert [p.field for p in PARAMS] == [f.name for f in dataclasses.fields(View)]
-    assert [p.key for p in PARAMS if p.repeatable] == ["actor", "group", "type"]
+    assert [p.key for p in PARAMS if p.repeatable] == ["actor", "group", "type", "react"]
     assert all(p.meaning for p in PARAMS)
 
 
@@ -78,6 +82,9 @@ def test_default_view() -> None:
         ({"from": "2024-03-22T17:30 03:00"}, View(start="2024-03-22T17:30+03:00")),
         ({"to": "2024-03-22 17:30:15 0530"}, View(end="2024-03-22 17:30:15+0530")),
         ({"q": "  Sikorski condemns "}, View(query="Sikorski condemns")),
+        ({"lanes": "group"}, View(lanes="group")),
+        ({"axis": "log", "by": "type"}, View(axis="log", by="type")),
+        ({"react": ["claim", "statement"]}, View(reacts=("claim", "statement"))),
         ({"q": "x" * MAX_TEXT}, View(query="x" * MAX_TEXT)),
         ({"tz": "Europe/Moscow"}, View(tz="Europe/Moscow")),
         ({"tz": ["Asia/Tokyo", "Europe/Moscow"]}, View(tz="Europe/Moscow")),
@@ -110,6 +117,9 @@ def test_from_query_reads_valid_values(params: dict, expected: View) -> None:
         ({"tz": "../../etc/passwd"}, "tz"),
         ({"tab": "graph"}, "tab"),
         ({"tab": "Timeline"}, "tab"),
+        ({"lanes": "country"}, "lanes"),
+        ({"axis": "symlog"}, "axis"),
+        ({"by": "mood"}, "by"),
         ({"from": "yesterday"}, "from"),
         ({"from": "2024-02-30"}, "from"),
         ({"from": "1711065600"}, "from"),

@@ -54,6 +54,18 @@ _MAX_AGGREGATED_LANES = 1000
 MAX_FIGURE_BYTES = 1_900_000  # the product allows 2 MB per figure; what Streamlit sends is pio.to_json
 # (headline, actor and source) characters in hover text: in full, then shortened if the figure is too big.
 _HOVER_TEXT_CAPS = ((120, 80), (40, 30))
+_LOG_FLOOR_HOURS = 1 / 60  # on a log axis, a reaction in the anchor's first minute is drawn at T+1 min
+_LOG_TICKS = {
+    1 / 60: "1 min",
+    10 / 60: "10 min",
+    1: "1 h",
+    6: "6 h",
+    24: "1 d",
+    72: "3 d",
+    168: "1 wk",
+    720: "30 d",
+    8760: "1 yr",
+}
 _STRIP_PX = 80
 _MARGIN_TOP, _MARGIN_BOTTOM = 40, 60
 _US_PER_SECOND = 1_000_000
@@ -132,10 +144,14 @@ def timeline_figure(
     height_per_lane: int = 22,
     title: str | None = None,
     focus_us: tuple[int, int] | None = None,
+    relative_to_us: int | None = None,
+    log: bool = False,
 ) -> go.Figure:
     """Lanes of events coloured by type under a strip of counts; counts per lane when too many.
 
     focus_us (UTC microseconds) is the window first shown, with buttons to switch to all events.
+    relative_to_us (the anchor's start, UTC microseconds) turns the x axis into hours since it (T+),
+    logarithmic with log=True, where events wholly before the anchor cannot be placed and are left out.
     """
     _check_lane(lane)
     validate_zone(tz)
@@ -144,16 +160,28 @@ def timeline_figure(
     if not isinstance(height_per_lane, int) or height_per_lane < 1:
         raise ValueError(f"height_per_lane must be a positive integer; got {height_per_lane!r}")
     _check_columns(frame, lane)
+    if log and relative_to_us is None:
+        raise ValueError("log=True needs relative_to_us: a log axis measures time since an anchor")
+    before = 0
+    if log:
+        after = frame[STOP_US].to_numpy(dtype=np.int64) > relative_to_us
+        before = int((~after).sum())
+        frame = frame[after]
     if len(frame) == 0:
         return _empty_figure(tz, title)
 
     start = frame[START_US].to_numpy(dtype=np.int64)
     stop = np.maximum(frame[STOP_US].to_numpy(dtype=np.int64), start)
-    placed = _Placed(
-        local_start=display.local_micros(start, tz),
-        local_stop=display.local_micros(stop, tz),
-        x_title=_zone_title(tz, int(start.min()), int(stop.max())),
-    )
+    if relative_to_us is None:
+        placed = _Placed(
+            local_start=display.local_micros(start, tz),
+            local_stop=display.local_micros(stop, tz),
+            x_title=_zone_title(tz, int(start.min()), int(stop.max())),
+        )
+    else:
+        # Elapsed time does not depend on the zone shown: relative positions are taken in UTC.
+        note = f" ({before:,} events before the anchor cannot be shown on a log axis)" if before else ""
+        placed = _Placed(start, stop, f"hours since the anchor (T+){note}", relative_to_us, log)
     chosen = _choose_bin(int(placed.local_stop.max() - placed.local_start.min()))
     bins = _Binned(placed.local_start, placed.local_stop, chosen)
     lane_rank, lane_names = _lanes(frame, lane)
@@ -162,11 +190,11 @@ def timeline_figure(
         # Hover text is what makes single events heavy: shorten it, then aggregate, to stay under the budget.
         names = [html.escape(name) for name in lane_names]
         for headline_chars, name_chars in _HOVER_TEXT_CAPS:
-            fig = _base_figure(_height(height_per_lane, len(names)), title, placed.x_title)
-            _add_count_strip(fig, bins)
+            fig = _base_figure(_height(height_per_lane, len(names)), title, placed)
+            _add_count_strip(fig, bins, placed)
             _add_events(fig, frame, tz, lane_rank, names, placed, (headline_chars, name_chars))
             _finish(fig, names, {"mode": "events", **common, "lanes": len(names)}, frame, anchor_id, placed)
-            _focus(fig, focus_us, tz)
+            _focus(fig, focus_us, tz, placed)
             if len(pio.to_json(fig, validate=False)) <= MAX_FIGURE_BYTES:
                 return fig
         reason = "carry too much text to send one by one"
@@ -182,19 +210,25 @@ def timeline_figure(
         f"{len(frame):,} events {reason}: counts per lane and {chosen.name}. "
         "Narrow the filters to see single events."
     )
-    fig = _base_figure(_height(height_per_lane, len(names)), title, placed.x_title, message)
-    _add_count_strip(fig, bins)
-    _add_heatmap(fig, bins, lane_rank, names)
+    fig = _base_figure(_height(height_per_lane, len(names)), title, placed, message)
+    _add_count_strip(fig, bins, placed)
+    _add_heatmap(fig, bins, lane_rank, names, placed)
     _finish(fig, names, {"mode": "aggregated", **common, "lanes": len(names)}, frame, anchor_id, placed)
-    _focus(fig, focus_us, tz)
+    _focus(fig, focus_us, tz, placed)
     return fig
 
 
-def _focus(fig: go.Figure, focus_us: tuple[int, int] | None, tz: str) -> None:
+def _focus(fig: go.Figure, focus_us: tuple[int, int] | None, tz: str, placed: _Placed) -> None:
     """Open on the focus window, with buttons to move between it and the whole time span."""
     if focus_us is None:
         return
-    lo, hi = _date_text(display.local_micros(np.array(focus_us, dtype=np.int64), tz))
+    window = np.array(focus_us, dtype=np.int64)
+    if placed.origin is None:
+        lo, hi = _date_text(display.local_micros(window, tz))
+    else:
+        lo, hi = placed.position(window)
+        if placed.log:
+            lo, hi = np.log10([max(lo, _LOG_FLOOR_HOURS), hi])
     fig.update_xaxes(range=[lo, hi], row=2, col=1)
     fig.update_layout(
         uirevision=f"timeline {lo} {hi}",
@@ -223,11 +257,38 @@ def _focus(fig: go.Figure, focus_us: tuple[int, int] | None, tz: str) -> None:
 
 @dataclass(frozen=True)
 class _Placed:
-    """Where events go on the x axis: wall-clock microseconds in the zone shown, and the axis title."""
+    """Where events go on the x axis, and the axis title.
+
+    Clock time: wall-clock microseconds in the zone shown, drawn as dates. Relative time (origin set):
+    UTC microseconds, drawn as hours since the origin, on a log axis when log is set.
+    """
 
     local_start: np.ndarray
     local_stop: np.ndarray
     x_title: str
+    origin: int | None = None
+    log: bool = False
+
+    @property
+    def axis_type(self) -> str:
+        return "date" if self.origin is None else "log" if self.log else "linear"
+
+    def position(self, local_us: np.ndarray) -> np.ndarray:
+        """What Plotly is given as x: ISO text on a date axis, hours since the origin otherwise."""
+        if self.origin is None:
+            return _date_text(local_us)
+        hours = (np.asarray(local_us, dtype=np.int64) - self.origin) / _US_PER_HOUR
+        return np.maximum(hours, _LOG_FLOOR_HOURS) if self.log else hours
+
+    def bin_hover(self, chosen: _Bin, word: str) -> str:
+        """Hover text naming the bin at x: its date, or its hours since the origin."""
+        return chosen.hover(word) if self.origin is None else f"{chosen.name} {word} T+%{{x:,.1f}} h"
+
+    def length(self, start_us: np.ndarray, stop_us: np.ndarray) -> np.ndarray:
+        """Bar lengths from start to stop: milliseconds on a date axis, hours otherwise."""
+        if self.origin is None:
+            return (np.asarray(stop_us) - np.asarray(start_us)) / 1000
+        return np.maximum(self.position(stop_us) - self.position(start_us), 0)
 
 
 def _height(height_per_lane: int, lanes: int) -> int:
@@ -349,7 +410,7 @@ def _zone_title(tz: str, lo_us: int, hi_us: int) -> str:
     return f"Time in {tz} ({named}: the offset changes in this span)"
 
 
-def _base_figure(height: int, title: str | None, x_title: str, message: str | None = None) -> go.Figure:
+def _base_figure(height: int, title: str | None, placed: _Placed, message: str | None = None) -> go.Figure:
     """Two rows sharing a date x axis: the count strip on top, the lanes below."""
     heading = html.escape(title) if title else ""
     if message:
@@ -372,8 +433,12 @@ def _base_figure(height: int, title: str | None, x_title: str, message: str | No
         template="plotly_white",
         title={"text": heading, "x": 0, "xanchor": "left"} if heading else None,
     )
-    fig.update_xaxes(type="date", row=1, col=1)
-    fig.update_xaxes(type="date", title={"text": html.escape(x_title)}, row=2, col=1)
+    fig.update_xaxes(type=placed.axis_type, row=1, col=1)
+    fig.update_xaxes(type=placed.axis_type, title={"text": html.escape(placed.x_title)}, row=2, col=1)
+    if placed.log:
+        fig.update_xaxes(tickvals=list(_LOG_TICKS), ticktext=[f"T+{t}" for t in _LOG_TICKS.values()])
+    elif placed.origin is not None:
+        fig.update_xaxes(zeroline=True, zerolinecolor="#D55E00", ticksuffix=" h")
     fig.update_yaxes(title={"text": "events"}, rangemode="tozero", fixedrange=True, row=1, col=1)
     fig.update_yaxes(type="category", automargin=True, row=2, col=1)
     return fig
@@ -400,15 +465,15 @@ def _empty_figure(tz: str, title: str | None) -> go.Figure:
     return fig
 
 
-def _add_count_strip(fig: go.Figure, bins: _Binned) -> None:
+def _add_count_strip(fig: go.Figure, bins: _Binned, placed: _Placed) -> None:
     """Bars of events per bin; events whose interval crosses a bin edge are stacked on top, hatched."""
     inside = bins.counts(~bins.spread)
     spread = bins.counts(bins.spread)
     top = max(int((inside + spread).max()), 1)
     step = next(k * 10**e for e in range(12) for k in (1, 2, 5) if k * 10**e * 3 >= top)
     fig.update_yaxes(tick0=0, dtick=step, tickformat=",d", row=1, col=1)  # whole events, about 3 ticks
-    width_ms = np.diff(bins.edges) / 1000
-    starts = _date_text(bins.edges[:-1])
+    widths = placed.length(bins.edges[:-1], bins.edges[1:])
+    starts = placed.position(bins.edges[:-1])
     name = bins.bin.name
     for counts, base, label, color, pattern in (
         (inside, None, f"events within one {name}", _STRIP_INSIDE, ""),
@@ -428,19 +493,23 @@ def _add_count_strip(fig: go.Figure, bins: _Binned) -> None:
                 x=starts[keep],
                 y=counts[keep],
                 base=None if base is None else base[keep],
-                width=width_ms[keep],
+                width=widths[keep],
                 offset=0,
                 name=label,
                 marker={"color": color, "line": {"width": 0}, "pattern": {"shape": pattern}},
                 showlegend=False,
-                hovertemplate=f"{bins.bin.hover('from')}<br>%{{y:,}} {html.escape(label)}<extra></extra>",
+                hovertemplate=(
+                    f"{placed.bin_hover(bins.bin, 'from')}<br>%{{y:,}} {html.escape(label)}<extra></extra>"
+                ),
             ),
             row=1,
             col=1,
         )
 
 
-def _add_heatmap(fig: go.Figure, bins: _Binned, lane_rank: np.ndarray, names: list[str]) -> None:
+def _add_heatmap(
+    fig: go.Figure, bins: _Binned, lane_rank: np.ndarray, names: list[str], placed: _Placed
+) -> None:
     """Counts per lane and bin, computed with one bincount; empty cells stay blank."""
     cells = lane_rank * bins.count + bins.of_event
     counts = np.bincount(cells, minlength=len(names) * bins.count).reshape(len(names), bins.count)
@@ -450,7 +519,7 @@ def _add_heatmap(fig: go.Figure, bins: _Binned, lane_rank: np.ndarray, names: li
     fig.add_trace(
         go.Heatmap(
             z=z,
-            x=_date_text(bins.edges),
+            x=placed.position(bins.edges),
             y=names,
             # One light-to-dark blue: readable with any colour vision, and a single event is never white.
             colorscale=[[0.0, "#9ECAE1"], [1.0, "#08306B"]],
@@ -458,7 +527,9 @@ def _add_heatmap(fig: go.Figure, bins: _Binned, lane_rank: np.ndarray, names: li
             zmax=max(int(counts.max()), 2),
             colorbar={"title": {"text": "events"}, "len": lanes_share, "y": 0, "yanchor": "bottom"},
             # Plotly gives a cell's middle as its x.
-            hovertemplate=f"%{{y}}<br>{bins.bin.hover('around')}<br>%{{z:,}} events<extra></extra>",
+            hovertemplate=(
+                f"%{{y}}<br>{placed.bin_hover(bins.bin, 'around')}<br>%{{z:,}} events<extra></extra>"
+            ),
             hoverongaps=False,
         ),
         row=2,
@@ -509,8 +580,8 @@ def _add_events(
         ]
     )
     lanes = np.array(names, dtype=object)[lane_rank]
-    starts = _date_text(placed.local_start)
-    duration_ms = (placed.local_stop - placed.local_start) / 1000
+    starts = placed.position(placed.local_start)
+    durations = placed.length(placed.local_start, placed.local_stop)
     types = frame[s.EVENT_TYPE].astype(object).fillna(s.UNKNOWN_EVENT_TYPE).astype(str).to_numpy()
     dtype = frame[s.EVENT_TYPE].dtype
     # Colours come from every type of the dataset (categories survive filtering), so they do not shift.
@@ -542,7 +613,7 @@ def _add_events(
                 go.Bar(
                     orientation="h",
                     base=starts[bars],
-                    x=duration_ms[bars],
+                    x=durations[bars],
                     y=lanes[bars],
                     width=0.6,
                     name=label,
@@ -567,9 +638,11 @@ def _add_anchor(fig: go.Figure, frame: pd.DataFrame, anchor_id: str, placed: _Pl
     where = np.flatnonzero((frame[s.EVENT_ID] == anchor_id).to_numpy())
     if len(where) == 0:
         return
+    if placed.log:
+        return  # the whole axis is time since the anchor, and T+0 lies outside a log axis
     row = frame.iloc[where[0]]
-    start = _date_text(placed.local_start[where[:1]])[0]
-    stop = _date_text(placed.local_stop[where[:1]])[0]
+    start = placed.position(placed.local_start[where[:1]])[0]
+    stop = placed.position(placed.local_stop[where[:1]])[0]
     name = row[s.TITLE] if pd.notna(row[s.TITLE]) and str(row[s.TITLE]).strip() else row[s.EVENT_TYPE]
     name = str(name) if len(str(name)) <= 80 else str(name)[:79] + "…"
     if str(row[s.TIME_PRECISION]) not in (s.PRECISIONS[SECOND], s.PRECISIONS[MINUTE]) or pd.notna(row[s.END]):

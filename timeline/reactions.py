@@ -1,16 +1,77 @@
-"""Time relative to an anchor event: which event is time zero, and the window around it."""
+"""Time relative to an anchor event: which event is time zero, the window around it, and who reacted when.
+
+Every time here is an interval the event could lie in (`frame.START_US` to `frame.STOP_US`), so a
+latency is a range too. With the anchor's start known to lie in [a0, a1) and a reaction's start in
+[r0, r1), and the reaction coming after the anchor (R >= A), the latency L = R - A has
+
+    min_us = max(0, r0 - a1)     the infimum: earliest reaction start minus latest anchor start
+    max_us = r1 - a0             the supremum: latest reaction start minus earliest anchor start
+    mid_us = min_us + (max_us - min_us) // 2
+
+Both bounds are limits of the half-open intervals (not attained to the microsecond), so two minute-precision
+events five minutes apart get min 4 min, max 6 min and mid exactly 5 min. A reaction whose interval overlaps
+the anchor's gets min 0: it may have come at once. An event with a stated `end` has its start known to its
+precision only; the end says how long it lasted, not when it began, so its start interval is used.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
 import pandas as pd
 
+from timeline import dates
 from timeline import schema as s
-from timeline.frame import START_US
+from timeline.frame import START_US, STOP_US
 
 ANCHOR_TYPE = "attack"
 _HOUR_US = 3_600_000_000
 FOCUS_BEFORE_US = 12 * _HOUR_US
 FOCUS_AFTER_US = 7 * 24 * _HOUR_US
+
+NOT_REACTIONS: tuple[str, ...] = ("attack", "casualty_update")  # every other event type counts as a reaction
+GROUPINGS: dict[str, str] = {"actor": s.ACTOR, "group": s.ACTOR_GROUP, "type": s.ACTOR_TYPE}
+NOT_STATED = "(not stated)"  # the lane of events whose actor group or type is null
+
+LANE = "lane"
+MIN_US = "min_us"
+MAX_US = "max_us"
+MID_US = "mid_us"
+RANK = "rank"
+REACTION_COLUMNS: tuple[str, ...] = (
+    LANE,
+    s.EVENT_ID,
+    s.EVENT_TYPE,
+    s.TITLE,
+    s.ACTOR,
+    s.SOURCE_NAME,
+    s.SOURCE_URL,
+    s.TIME_PRECISION,
+    START_US,
+    STOP_US,
+    MIN_US,
+    MAX_US,
+    MID_US,
+    RANK,
+    # Beyond the latency itself: what display.stated_times needs to say when the source placed the event.
+    s.UTC_OFFSET_MINUTES,
+    s.END,
+)
+T_US = "t_us"
+CERTAIN = "certain"
+POSSIBLE = "possible"
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """Time zero: the anchor event and the interval its start could lie in (wide when its time is coarse)."""
+
+    event_id: str
+    start_us: int
+    stop_us: int
+    title: str
 
 
 def default_anchor(frame: pd.DataFrame, declared: str | None = None) -> str | None:
@@ -33,3 +94,188 @@ def focus_window(frame: pd.DataFrame, anchor_id: str | None) -> tuple[int, int] 
         return None
     start = int(rows[START_US].iloc[0])
     return start - FOCUS_BEFORE_US, start + FOCUS_AFTER_US
+
+
+def anchor_of(frame: pd.DataFrame, anchor_id: str | None) -> Anchor | None:
+    """The anchor event of a prepared frame as an Anchor; None without an id or if the frame lacks it."""
+    if anchor_id is None:
+        return None
+    rows = frame[frame[s.EVENT_ID] == anchor_id]
+    if rows.empty:
+        return None
+    row = rows.iloc[:1]
+    title = row[s.TITLE].iloc[0]
+    if pd.isna(title) or not str(title).strip():
+        title = f"{row[s.EVENT_TYPE].iloc[0]} by {row[s.ACTOR].iloc[0]}"
+    return Anchor(
+        event_id=str(anchor_id),
+        start_us=int(row[START_US].iloc[0]),
+        stop_us=int(_start_stops(row)[0]),
+        title=str(title).strip(),
+    )
+
+
+def reaction_types(frame: pd.DataFrame) -> list[str]:
+    """The event types present in the frame that count as reactions by default (all but NOT_REACTIONS)."""
+    present = frame[s.EVENT_TYPE].dropna().astype(str).unique()
+    return sorted(str(kind) for kind in present if kind not in NOT_REACTIONS)
+
+
+def first_reactions(
+    frame: pd.DataFrame, *, anchor: Anchor, by: str = "actor", types: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Each lane's first reaction after the anchor, with its latency range, fastest first (rank 1).
+
+    Candidates: events of `types` (default: reaction_types), not the anchor itself, whose start could lie
+    after the anchor's start. A lane's first reaction is its candidate with the earliest start (ties: the
+    earliest stop, then event_id). Lanes without a candidate are not rows (see silent_lanes). Ranked by
+    mid_us, then max_us, then lane.
+    """
+    column = _grouping(by)
+    kinds = reaction_types(frame) if types is None else [str(kind) for kind in types]
+    start = frame[START_US].to_numpy(dtype=np.int64)
+    start_stop = _start_stops(frame)
+    keep = frame[s.EVENT_TYPE].isin(kinds).to_numpy() & (start_stop > anchor.start_us)
+    rows = np.flatnonzero(keep)
+    rows = rows[(frame[s.EVENT_ID].iloc[rows] != anchor.event_id).to_numpy()]
+    if len(rows) == 0:
+        return _empty_reactions()
+
+    lane_code, lane_names = _lane_codes(frame[column].iloc[rows])
+    r0, r1 = start[rows], start_stop[rows]
+    stop = frame[STOP_US].to_numpy(dtype=np.int64)[rows]
+    # Earliest (start, stop) per lane by one numeric sort; event_id breaks the remaining ties among few rows.
+    order = np.lexsort((stop, r0, lane_code))
+    firsts = order[np.r_[True, lane_code[order][1:] != lane_code[order][:-1]]]
+    best_start = np.zeros(len(lane_names), dtype=np.int64)
+    best_stop = np.zeros(len(lane_names), dtype=np.int64)
+    best_start[lane_code[firsts]] = r0[firsts]
+    best_stop[lane_code[firsts]] = stop[firsts]
+    tied = np.flatnonzero((r0 == best_start[lane_code]) & (stop == best_stop[lane_code]))
+    ties = pd.DataFrame(
+        {"code": lane_code[tied], "id": frame[s.EVENT_ID].iloc[rows[tied]].astype(str).to_numpy()},
+        index=tied,
+    )
+    chosen = ties.sort_values(["code", "id"], kind="stable").drop_duplicates("code").index.to_numpy()
+
+    low = np.maximum(0, r0[chosen] - anchor.stop_us)
+    high = r1[chosen] - anchor.start_us
+    picked = frame.iloc[rows[chosen]]
+    out = pd.DataFrame(
+        {
+            LANE: np.asarray(lane_names, dtype=object)[lane_code[chosen]],
+            s.EVENT_ID: picked[s.EVENT_ID].astype(str).to_numpy(),
+            s.EVENT_TYPE: _text(picked[s.EVENT_TYPE]),
+            s.TITLE: picked[s.TITLE].astype(object).to_numpy(),
+            s.ACTOR: _text(picked[s.ACTOR]),
+            s.SOURCE_NAME: picked[s.SOURCE_NAME].astype(object).to_numpy(),
+            s.SOURCE_URL: picked[s.SOURCE_URL].astype(object).to_numpy(),
+            s.TIME_PRECISION: _text(picked[s.TIME_PRECISION]),
+            START_US: r0[chosen],
+            STOP_US: stop[chosen],
+            MIN_US: low,
+            MAX_US: high,
+            MID_US: low + (high - low) // 2,
+            RANK: 0,
+            s.UTC_OFFSET_MINUTES: picked[s.UTC_OFFSET_MINUTES].array,
+            s.END: picked[s.END].array,
+        }
+    )
+    out = out.sort_values([MID_US, MAX_US, LANE], kind="stable", ignore_index=True)
+    out[RANK] = np.arange(1, len(out) + 1, dtype=np.int64)
+    return out
+
+
+def silent_lanes(frame: pd.DataFrame, reactions: pd.DataFrame, *, by: str = "actor") -> list[str]:
+    """Lanes with events in the frame but no row in `reactions` (no reaction after the anchor), by name."""
+    column = _grouping(by)
+    codes, names = _lane_codes(frame[column])
+    present = {names[code] for code in np.unique(codes)}
+    reacted = set(reactions[LANE].astype(str)) if len(reactions) else set()
+    return sorted(present - reacted, key=lambda name: (name.casefold(), name))
+
+
+def reacted_curve(reactions: pd.DataFrame) -> pd.DataFrame:
+    """How many lanes had reacted by each moment: certainly (max_us <= t) and possibly (min_us <= t).
+
+    One row per distinct latency bound (t_us, microseconds since the anchor's start), plus T+0, sorted:
+    a step function, constant until the next row.
+    """
+    if len(reactions) == 0:
+        return pd.DataFrame(
+            {
+                T_US: np.array([], np.int64),
+                CERTAIN: np.array([], np.int64),
+                POSSIBLE: np.array([], np.int64),
+            }
+        )
+    low = np.sort(reactions[MIN_US].to_numpy(dtype=np.int64))
+    high = np.sort(reactions[MAX_US].to_numpy(dtype=np.int64))
+    moments = np.unique(np.concatenate([[0], low, high]))
+    return pd.DataFrame(
+        {
+            T_US: moments,
+            CERTAIN: np.searchsorted(high, moments, side="right").astype(np.int64),
+            POSSIBLE: np.searchsorted(low, moments, side="right").astype(np.int64),
+        }
+    )
+
+
+def relative_hours(start_us: np.ndarray, anchor: Anchor) -> np.ndarray:
+    """UTC microseconds as hours since the anchor's start (negative before it), as floats."""
+    return (np.asarray(start_us, dtype=np.int64) - anchor.start_us) / _HOUR_US
+
+
+def _grouping(by: str) -> str:
+    if by not in GROUPINGS:
+        raise ValueError(f"by must be one of {', '.join(repr(key) for key in GROUPINGS)}; got {by!r}")
+    return GROUPINGS[by]
+
+
+def _start_stops(frame: pd.DataFrame) -> np.ndarray:
+    """The end (exclusive) of the interval each event's start could lie in: STOP_US, except for events with
+    a stated end, whose start is known to its precision."""
+    stops = frame[STOP_US].to_numpy(dtype=np.int64).copy()
+    timed = np.flatnonzero(frame[s.END].notna().to_numpy())
+    if len(timed):
+        part = frame.iloc[timed]
+        precision = pd.Categorical(part[s.TIME_PRECISION].astype(object), categories=s.PRECISIONS).codes
+        offset = part[s.UTC_OFFSET_MINUTES].astype("Float64").fillna(0).to_numpy(dtype=np.float64)
+        ends = dates.end_of_interval(
+            part[START_US].to_numpy(dtype=np.int64), precision, offset.astype(np.int64)
+        )
+        stops[timed] = np.minimum(ends, stops[timed])
+    return stops
+
+
+def _lane_codes(values: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Each row's lane as a code into the returned names; null values share the NOT_STATED lane."""
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.astype(object).astype("category")
+    codes = values.cat.codes.to_numpy().astype(np.int64)
+    names = [str(name) for name in values.cat.categories]
+    if (codes < 0).any():
+        if NOT_STATED not in names:
+            names.append(NOT_STATED)
+        codes = np.where(codes < 0, names.index(NOT_STATED), codes)
+    return codes, names
+
+
+def _text(values: pd.Series) -> np.ndarray:
+    """Categorical or string values as plain Python strings (NaN where null)."""
+    return values.astype(object).to_numpy()
+
+
+def _empty_reactions() -> pd.DataFrame:
+    ints = {START_US, STOP_US, MIN_US, MAX_US, MID_US, RANK}
+    columns: dict[str, pd.Series] = {}
+    for name in REACTION_COLUMNS:
+        if name in ints:
+            columns[name] = pd.Series([], dtype=np.int64)
+        elif name == s.UTC_OFFSET_MINUTES:
+            columns[name] = pd.Series([], dtype=pd.Int16Dtype())
+        elif name == s.END:
+            columns[name] = pd.Series([], dtype="datetime64[us, UTC]")
+        else:
+            columns[name] = pd.Series([], dtype=object)
+    return pd.DataFrame(columns)

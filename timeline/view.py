@@ -19,6 +19,9 @@ from timeline.errors import TimelineError, UsageError
 from timeline.frame import SEARCH, START_US, STOP_US, counts, fold
 
 TABS: tuple[str, ...] = ("timeline", "reactions", "casualties", "table", "dataset")
+LANES: tuple[str, ...] = ("actor", "group")  # timeline lanes: one per actor, or per actor group
+AXES: tuple[str, ...] = ("time", "relative", "log")  # clock time, or T+ from the anchor (linear / log)
+GROUPINGS: tuple[str, ...] = ("actor", "group", "type")  # what one row of the reactions view is
 MAX_TEXT = 200  # longest accepted q / from / to value
 SHOWN_CHARS = 60  # longest value quoted back in a notice
 LISTED_VALUES = 5  # values named in one notice
@@ -53,6 +56,21 @@ PARAMS: tuple[Param, ...] = (
     Param("tz", "tz", False, "IANA time zone for display, e.g. Europe/Moscow (default UTC)"),
     Param("tab", "tab", False, f"which view is open: {', '.join(TABS)} (default {TABS[0]})"),
     Param("anchor", "anchor", False, "event id used as time zero for relative time"),
+    # Beyond PRODUCT.md's table: the view options of the timeline and reactions views.
+    Param("lanes", "lanes", False, f"timeline lanes: {' or '.join(LANES)} (default {LANES[0]})"),
+    Param(
+        "axis",
+        "axis",
+        False,
+        "time axis: time (clock time), relative (T+ from the anchor) or log (T+, logarithmic); default time",
+    ),
+    Param("by", "by", False, f"one reactions row per {', '.join(GROUPINGS)} (default {GROUPINGS[0]})"),
+    Param(
+        "react",
+        "reacts",
+        True,
+        "event types that count as reactions (absent: all but attack, casualty_update)",
+    ),
 )
 KEYS: Mapping[str, str] = {param.field: param.key for param in PARAMS}  # View field -> URL key
 
@@ -72,6 +90,10 @@ class View:
     tz: str = "UTC"
     tab: str = TABS[0]
     anchor: str | None = None
+    lanes: str = LANES[0]
+    axis: str = AXES[0]
+    by: str = GROUPINGS[0]
+    reacts: tuple[str, ...] = ()
 
 
 DEFAULTS: Mapping[str, object] = {field.name: field.default for field in dataclasses.fields(View)}
@@ -135,6 +157,12 @@ def reconcile(view: View, frame: pd.DataFrame) -> tuple[View, list[str]]:
         if missing:
             changes[field] = tuple(value for value in selected if value in present)
             notices.append(f"Ignored {_listed(KEYS[field], missing)}: not in this dataset.")
+    if view.reacts:
+        present = set(counts(frame, schema.EVENT_TYPE).index)
+        missing = [value for value in view.reacts if value not in present]
+        if missing:
+            changes["reacts"] = tuple(value for value in view.reacts if value in present)
+            notices.append(f"Ignored {_listed(KEYS['reacts'], missing)}: not an event type in this dataset.")
     if view.anchor is not None and not (frame[schema.EVENT_ID] == view.anchor).any():
         changes["anchor"] = None
         notices.append(
@@ -268,8 +296,11 @@ def _zone(text: str) -> tuple[str, str | None]:
     return text, "not an IANA time zone (e.g. Europe/Moscow)"
 
 
-def _tab(text: str) -> tuple[str, str | None]:
-    return text, None if text in TABS else f"not a tab (allowed: {', '.join(TABS)})"
+def _choice(allowed: tuple[str, ...], what: str) -> Callable[[str], tuple[str, str | None]]:
+    def check(text: str) -> tuple[str, str | None]:
+        return text, None if text in allowed else f"not {what} (allowed: {', '.join(allowed)})"
+
+    return check
 
 
 def _time(text: str) -> tuple[str, str | None]:
@@ -290,7 +321,10 @@ _RULES: Mapping[str, Callable[[str], tuple[str, str | None]]] = {
     "start": _time,
     "end": _time,
     "tz": _zone,
-    "tab": _tab,
+    "tab": _choice(TABS, "a tab"),
+    "lanes": _choice(LANES, "a lane grouping"),
+    "axis": _choice(AXES, "an axis"),
+    "by": _choice(GROUPINGS, "a reactions grouping"),
 }
 
 
