@@ -147,3 +147,39 @@ def test_every_tab_renders_from_a_link(tab: str) -> None:
     at = _app(tab=tab)
     assert not at.exception
     assert not at.error
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"tab": "reactions"},
+        {"tab": "reactions", "axis": "log", "by": "group"},
+        {"tab": "reactions", "anchor": "2024-03-22-islamic-state-claim", "react": ["statement", "condolence"]},
+        {"axis": "relative", "lanes": "group", "anchor": "2024-03-22-islamic-state-claim"},
+        {"tab": "casualties", "tz": "Europe/Moscow"},
+    ],
+)
+def test_anchor_and_axis_round_trip_through_the_link(params: dict[str, str | list[str]]) -> None:
+    """Opening a link with anchor, axis, lanes, by and react keeps them in the address bar, and renders."""
+    at = _app(**params)
+    assert not at.exception
+    assert not at.error
+    assert not at.warning
+    for key, value in params.items():
+        assert _param(at, key) == ([value] if isinstance(value, str) else value)
+
+
+def test_reactions_view_names_the_anchor_and_silent_actors() -> None:
+    """The reactions view says which event is time zero and lists actors that never reacted."""
+    at = _app(tab="reactions")
+    captions = [c.value for c in at.caption]
+    assert any("Time zero (anchor)" in c and "2024-03-22-attack-begins" in c for c in captions)
+    assert any(c.startswith("No reaction after the anchor from") for c in captions)
+
+
+def test_log_toggle_in_reactions_switches_the_axis_parameter() -> None:
+    """Turning on the logarithmic scale in the reactions view writes axis=log into the link."""
+    at = _app(tab="reactions")
+    at.toggle(key="log_scale").set_value(True).run()
+    assert not at.exception
+    assert _param(at, "axis") == ["log"]
