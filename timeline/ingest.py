@@ -133,7 +133,7 @@ def read_events(data: bytes, options: ImportOptions | None = None) -> ImportResu
     _find_time_columns(mapping, clean, name)
     notices = list(rows.notices)
 
-    keep = np.ones(raw.num_rows, dtype=bool) if preset.rows_are_distinct else _first_occurrences(raw)
+    keep, event_ids, id_notice = _identities(raw, clean, mapping, preset)
     duplicates = int((~keep).sum())
     rejects: list[tuple[np.ndarray, list[str]]] = []
 
@@ -152,12 +152,15 @@ def read_events(data: bytes, options: ImportOptions | None = None) -> ImportResu
     rejects.append((bad_idx, _date_reasons(clean, mapping, start, bad_idx)))
     keep &= start.ok
 
-    kept = np.flatnonzero(keep)
-    events, id_notice = _build_events(
-        raw.take(kept), clean.take(kept), start.take(keep), mapping, preset, options
-    )
     if id_notice:
         notices.append(id_notice)
+    if keep.all():
+        events = _build_events(clean, start, event_ids, mapping, preset, options)
+    else:
+        kept = pa.array(np.flatnonzero(keep))
+        events = _build_events(
+            clean.take(kept), start.take(keep), event_ids.take(kept), mapping, preset, options
+        )
     reject_table = _reject_table(raw, rows, rejects, layout.delimiter)
     return ImportResult(
         events=events,
@@ -287,14 +290,6 @@ def _joined(table: pa.Table) -> pa.Array:
     if table.num_columns == 1:
         return pc.fill_null(table.column(0), "").combine_chunks()
     return pc.binary_join_element_wise(*[pc.fill_null(c, "") for c in table.columns], "\x1f").combine_chunks()
-
-
-def _first_occurrences(raw: pa.Table) -> np.ndarray:
-    """True for the first of each group of rows identical in every field."""
-    codes = pc.dictionary_encode(_joined(raw)).indices.to_numpy(zero_copy_only=False)
-    keep = np.zeros(len(codes), dtype=bool)
-    keep[np.unique(codes, return_index=True)[1]] = True
-    return keep
 
 
 def _find_time_columns(mapping: dict[str, str], clean: pa.Table, file_name: str) -> None:
@@ -493,33 +488,56 @@ def _sources(name_values: pa.Array, url_values: pa.Array) -> tuple[pa.Array, pa.
     return name, url, name_cell_kept, url_cell_kept
 
 
-def _event_ids(
-    raw: pa.Table, clean: pa.Table, mapping: Mapping[str, str], file_name: str
-) -> tuple[pa.Array, str | None]:
+def _identities(
+    raw: pa.Table, clean: pa.Table, mapping: Mapping[str, str], preset: presets.Preset
+) -> tuple[np.ndarray, pa.Array, str | None]:
+    """Which rows are first occurrences (not exact duplicates), every row's event id, and a notice.
+
+    An id column serves when its values are unique among the distinct rows; otherwise ids are a
+    stable hash of the row's content. A unique id column also proves there are no identical rows,
+    so the rows need not be hashed at all.
+    """
     n = raw.num_rows
-    if s.EVENT_ID in mapping:
-        column = mapping[s.EVENT_ID]
-        ids = clean[column].combine_chunks()
-        distinct = pc.count_distinct(ids).as_py()
-        if ids.null_count == 0 and distinct == n:
-            return ids, None
+    ids = clean[mapping[s.EVENT_ID]].combine_chunks() if s.EVENT_ID in mapping else None
+    if ids is not None and ids.null_count == 0 and len(pc.unique(ids)) == n:
+        return np.ones(n, dtype=bool), ids, None
+    joined = _joined(raw)
+    hashes = pd.util.hash_pandas_object(pd.Series(joined.to_pandas(types_mapper=pd.ArrowDtype)), index=False)
+    hashes = hashes.to_numpy()
+    keep = np.ones(n, dtype=bool) if preset.rows_are_distinct else _first_occurrences(joined, hashes)
+    notice = None
+    if ids is not None:
+        kept_ids = ids.filter(pa.array(keep))
+        distinct = len(pc.unique(kept_ids))
+        if kept_ids.null_count == 0 and distinct == len(kept_ids):
+            return keep, ids, None
         notice = (
-            f"Column {column!r} cannot serve as event id ({distinct} distinct values in {n} rows"
-            f"{', some empty' if ids.null_count else ''}); ids were computed from each row's content instead."
+            f"Column {mapping[s.EVENT_ID]!r} cannot serve as event id ({distinct} distinct values in "
+            f"{len(kept_ids)} rows{', some empty' if kept_ids.null_count else ''}); "
+            "ids were computed from each row's content instead."
         )
-    else:
-        notice = None
-    if n == 0:
-        return pa.array([], pa.string()), notice
-    hashes = pd.util.hash_pandas_object(
-        pd.Series(_joined(raw).to_pandas(types_mapper=pd.ArrowDtype)), index=False
-    ).to_numpy()
-    ids = np.char.mod("%016x", hashes.astype(np.uint64)).astype(object)
+    hashed = np.char.mod("%016x", hashes.astype(np.uint64)).astype(object)
     repeat = pd.Series(hashes).groupby(hashes).cumcount().to_numpy()
     if repeat.any():
         # Identical rows kept as distinct incidents get the occurrence number: still stable on re-import.
-        ids[repeat > 0] = [f"{i}-{k + 1}" for i, k in zip(ids[repeat > 0], repeat[repeat > 0], strict=True)]
-    return pa.array(ids, pa.string()), notice
+        hashed[repeat > 0] = [
+            f"{i}-{k + 1}" for i, k in zip(hashed[repeat > 0], repeat[repeat > 0], strict=True)
+        ]
+    return keep, pa.array(hashed, pa.string()), notice
+
+
+def _first_occurrences(joined: pa.Array, hashes: np.ndarray) -> np.ndarray:
+    """True for the first of each group of rows identical in every field (hash-equal, then compared)."""
+    repeated = pd.Series(hashes).duplicated().to_numpy()
+    if not repeated.any():
+        return np.ones(len(hashes), dtype=bool)
+    # Confirm each hash repeat against its first occurrence's text, so a collision never drops a row.
+    first = pd.Series(np.arange(len(hashes))).groupby(hashes).transform("first").to_numpy()
+    candidates = np.flatnonzero(repeated)
+    same = pc.equal(joined.take(pa.array(candidates)), joined.take(pa.array(first[candidates])))
+    keep = np.ones(len(hashes), dtype=bool)
+    keep[candidates[same.to_numpy(zero_copy_only=False)]] = False
+    return keep
 
 
 def _json_strings(values: pa.Array) -> pa.Array:
@@ -550,13 +568,13 @@ def _extra(clean: pa.Table, columns: list[str], kept_raw: dict[str, pa.Array]) -
 
 
 def _build_events(
-    raw: pa.Table,
     clean: pa.Table,
     start: dates.Parsed,
+    event_id: pa.Array,
     mapping: dict[str, str],
     preset: presets.Preset,
     options: ImportOptions,
-) -> tuple[pa.Table, str | None]:
+) -> pa.Table:
     n = clean.num_rows
     kept_raw: dict[str, pa.Array] = {}
 
@@ -614,7 +632,6 @@ def _build_events(
     unmapped = [c for c in clean.column_names if c not in set(mapping.values())]
     extra = _extra(clean, unmapped, kept_raw)
 
-    event_id, id_notice = _event_ids(raw, clean, mapping, options.file_name)
     offset = pa.array(np.where(start.has_offset, start.offset_minutes, 0), pa.int16(), mask=~start.has_offset)
     columns = {
         s.EVENT_ID: event_id,
@@ -631,7 +648,7 @@ def _build_events(
     }
     table = pa.table([columns[c] for c in s.COLUMN_NAMES], schema=s.ARROW_SCHEMA)
     order = pc.sort_indices(table, sort_keys=[(s.TIMESTAMP, "ascending"), (s.EVENT_ID, "ascending")])
-    return table.take(order), id_notice
+    return table.take(order)
 
 
 def _reject_table(

@@ -45,7 +45,8 @@ class Layout:
 
 def decode(data: bytes, *, file_name: str) -> Text:
     """The content as UTF-8, from UTF-8 (BOM or not), UTF-16 (BOM, or recognisable) or Windows-1252."""
-    if not data.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
+    blank = b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"
+    if not data[:65536].strip(blank) and not data.strip(blank):
         raise BadInputError("the file is empty", file=file_name)
     for signature, what in _BINARY_SIGNATURES.items():
         if data.startswith(signature):
@@ -62,6 +63,8 @@ def decode(data: bytes, *, file_name: str) -> Text:
         position = data.index(b"\x00")
         line = data.count(b"\n", 0, position) + 1
         raise BadInputError("the file holds NUL bytes, so it is not a text file", file=file_name, row=line)
+    if data.isascii():
+        return Text(data, "utf-8")
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:
