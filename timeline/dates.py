@@ -75,6 +75,21 @@ _MONTH_YEAR = r"^(?P<month_name>[A-Za-z]+)\.?,?\s+(?P<year>\d{4})$"
 _TIME_ONLY = r"^" + _TIME + _ZONE + r"$"
 _EPOCH = r"^(?P<epoch>\d{9,10}|\d{12,13}|\d{15,16})(?:\.(?P<fraction>\d{1,9}))?$"
 
+# Shapes Arrow's strptime reads far faster than a regex: (format, its length, precision, with offset).
+# With an offset, the local time is the same text without it, so the offset is the difference.
+_FAST_FORMATS = (
+    ("%Y-%m-%dT%H:%M:%S%z", 19, SECOND, True),
+    ("%Y-%m-%d %H:%M:%S%z", 19, SECOND, True),
+    ("%Y-%m-%dT%H:%M%z", 16, MINUTE, True),
+    ("%Y-%m-%d %H:%M%z", 16, MINUTE, True),
+    ("%Y-%m-%dT%H:%M:%S", 19, SECOND, False),
+    ("%Y-%m-%d %H:%M:%S", 19, SECOND, False),
+    ("%Y-%m-%dT%H:%M", 16, MINUTE, False),
+    ("%Y-%m-%d %H:%M", 16, MINUTE, False),
+    ("%Y-%m-%d", 10, DAY, False),
+)
+_FAST_SHAPE = r"^\d{4}-\d{2}-\d{2}"
+
 # Patterns that say "this is a date" on sight; bare digit runs (ids, counts) are not among them.
 _SELF_EVIDENT = (_ISO, _NUMERIC, _DAY_MONTH_YEAR, _MONTH_DAY_YEAR, _MONTH_YEAR)
 
@@ -284,6 +299,67 @@ def _read_pattern(parts: _Parts, values: pa.Array, todo: np.ndarray, pattern: st
     parts.matched[idx] = True
 
 
+def _read_fast(parts: _Parts, values: pa.Array, todo: np.ndarray) -> None:
+    """The common ISO shapes through Arrow's strptime; what it does not take goes on to the patterns."""
+    todo = todo & pc.fill_null(pc.match_substring_regex(values, _FAST_SHAPE), False).to_numpy(
+        zero_copy_only=False
+    )
+    for fmt, length, precision, zoned in _FAST_FORMATS:
+        idx = np.flatnonzero(todo & ~parts.matched)
+        if len(idx) == 0:
+            return
+        subset = values if len(idx) == len(values) else values.take(pa.array(idx))
+        stamps = pc.strptime(subset, format=fmt, unit="us", error_is_null=True)
+        hit = stamps.is_valid().to_numpy(zero_copy_only=False)
+        if not hit.any():
+            continue
+        idx, stamps, text = idx[hit], stamps.filter(pa.array(hit)), subset.filter(pa.array(hit))
+        utc = stamps.cast(pa.int64()).to_numpy()
+        if zoned:
+            wall = pc.utf8_slice_codeunits(text, 0, length)
+            local = pc.strptime(wall, format=fmt[:-2], unit="us").cast(pa.int64()).to_numpy()
+        else:
+            local = utc
+        # Keep only values whose rolled-over fields read back unchanged.
+        fields = _components(local, precision)
+        exact = np.ones(len(idx), dtype=bool)
+        for name, (begin, end) in _FAST_FIELDS.items():
+            if name in fields:
+                stated = pc.cast(pc.utf8_slice_codeunits(text, begin, end), pa.int64()).to_numpy()
+                exact &= stated == fields[name]
+        idx = idx[exact]
+        if zoned:
+            parts.offset[idx] = (local[exact] - utc[exact]) // _US_PER_MINUTE
+            parts.has_offset[idx] = True
+        for name, read in fields.items():
+            getattr(parts, name)[idx] = read[exact]
+        parts.matched[idx] = True
+
+
+# The fields strptime rolls over instead of refusing (30 February, second 60); it refuses the others.
+_FAST_FIELDS = {"day": (8, 10), "second": (17, 19)}
+
+
+def _components(local_us: np.ndarray, precision: int) -> dict[str, np.ndarray]:
+    """Calendar and clock fields of wall-clock microseconds, down to the stated precision."""
+    moment = local_us.astype("M8[us]")
+    days = moment.astype("M8[D]")
+    months = moment.astype("M8[M]")
+    years = moment.astype("M8[Y]")
+    fields = {
+        "year": years.astype(np.int64) + 1970,
+        "month": (months - years.astype("M8[M]")).astype(np.int64) + 1,
+        "day": (days - months.astype("M8[D]")).astype(np.int64) + 1,
+    }
+    if precision <= MINUTE:
+        clock = local_us - days.astype("M8[us]").astype(np.int64)
+        fields["hour"] = clock // 3_600_000_000
+        fields["minute"] = clock // _US_PER_MINUTE % 60
+        if precision == SECOND:
+            fields["second"] = clock // 1_000_000 % 60
+    return fields
+
+
 def _read_epoch(parts: _Parts, values: pa.Array, todo: np.ndarray) -> None:
     idx, struct = _extract(values, _EPOCH, todo)
     if len(idx) == 0:
@@ -317,7 +393,8 @@ def read_parts(
     values = _clean(values)
     parts = _Parts(len(values))
     present = pc.fill_null(pc.not_equal(values, ""), False).to_numpy(zero_copy_only=False)
-    _read_pattern(parts, values, present, _ISO)
+    _read_fast(parts, values, present)
+    _read_pattern(parts, values, present & ~parts.matched, _ISO)
     if allow_epoch:
         _read_epoch(parts, values, present & ~parts.matched)
     _read_pattern(parts, values, present & ~parts.matched, _COMPACT)

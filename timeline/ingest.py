@@ -37,6 +37,7 @@ _MISSING_MARKERS = (
     "--",
 )
 _MISSING_PATTERN = r"^\*+$"
+_MISSING_COORDINATES = (-9.0, -99.0, -999.0, -9999.0)  # "unknown" codes, as the slow path's ^-9+$
 _NUMERIC_FIELDS = (s.FATALITIES, s.INJURED, s.LATITUDE, s.LONGITUDE)
 _URL_PATTERN = r"https?://[^\s;,<>\"']+"
 _REJECT_SCHEMA = pa.schema([("line", pa.int64()), ("reason", pa.string()), ("record", pa.string())])
@@ -224,17 +225,20 @@ def _read_rows(utf8: bytes, delimiter: str, names: tuple[str, ...], skip: int) -
     if invalid:
         return _read_rows_python(utf8, delimiter, names, skip)
     table = table.combine_chunks()
-    newlines = np.zeros(table.num_rows, dtype=np.int64)
-    if quoted and table.num_rows:
+    lines = skip + 1 + np.arange(table.num_rows, dtype=np.int64)
+    physical = utf8.count(b"\n") + (0 if utf8.endswith(b"\n") else 1)
+    if quoted and table.num_rows and physical != skip + table.num_rows:
+        # Some values hold newlines: each record starts after the lines of the records before it.
+        newlines = np.zeros(table.num_rows, dtype=np.int64)
         for column in table.columns:
             newlines += pc.count_substring(column, "\n").to_numpy(zero_copy_only=False)
-    before = np.concatenate([[0], np.cumsum(newlines)[:-1]]) if table.num_rows else newlines
-    lines = skip + 1 + np.arange(table.num_rows, dtype=np.int64) + before
-    # Arrow reads a blank line as a row of empty fields; a blank line is no row.
-    blank = pc.equal(_joined(table), "\x1f" * (table.num_columns - 1)) if table.num_rows else None
-    if blank is not None and pc.any(blank).as_py():
-        keep = pc.invert(blank)
-        table, lines = table.filter(keep), lines[keep.to_numpy(zero_copy_only=False)]
+        lines += np.concatenate([[0], np.cumsum(newlines)[:-1]])
+    if b"\n\n" in utf8 or b"\n\r\n" in utf8:
+        # Arrow reads a blank line as a row of empty fields; a blank line is no row.
+        blank = pc.equal(_joined(table), "\x1f" * (table.num_columns - 1))
+        if pc.any(blank).as_py():
+            keep = pc.invert(blank)
+            table, lines = table.filter(keep), lines[keep.to_numpy(zero_copy_only=False)]
     return _Rows(table, lines, [], [])
 
 
@@ -278,10 +282,12 @@ def _without_missing_markers(table: pa.Table) -> pa.Table:
     columns = []
     for column in table.columns:
         trimmed = pc.utf8_trim_whitespace(column)
-        missing = pc.or_(
-            pc.is_in(trimmed, value_set=markers), pc.match_substring_regex(trimmed, _MISSING_PATTERN)
-        )
-        columns.append(pc.if_else(missing, pa.scalar(None, pa.string()), trimmed))
+        missing = pc.is_in(trimmed, value_set=markers)
+        if pc.any(pc.starts_with(trimmed, "*")).as_py():
+            missing = pc.or_(missing, pc.match_substring_regex(trimmed, _MISSING_PATTERN))
+        if pc.any(missing).as_py():
+            trimmed = pc.if_else(missing, pa.scalar(None, pa.string()), trimmed)
+        columns.append(trimmed)
     return pa.table(columns, names=table.column_names)
 
 
@@ -437,8 +443,19 @@ def _labelled(values: pa.Array, labels: Mapping[str, str] | None) -> pa.Array:
     return pc.coalesce(labelled, values)
 
 
+def _nothing_unusable(values: pa.Array) -> pa.Array:
+    return pa.array(np.zeros(len(values), dtype=bool))
+
+
 def _integers(values: pa.Array) -> tuple[pa.Array, pa.Array]:
     """Counts: whole non-negative numbers ("1,234", "12.0" too); negative codes are missing."""
+    try:  # the common case, every present value a plain integer, in one cast
+        number = pc.cast(values, pa.int32())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    else:
+        negative = pc.fill_null(pc.less(number, 0), False)
+        return pc.if_else(negative, None, number), _nothing_unusable(values)
     grouped = pc.fill_null(pc.match_substring_regex(values, r"^\d{1,3}([, ]\d{3})+$"), False)
     text = pc.if_else(grouped, pc.replace_substring_regex(values, "[, ]", ""), values)
     text = pc.replace_substring_regex(text, r"\.0+$", "")
@@ -452,6 +469,14 @@ def _integers(values: pa.Array) -> tuple[pa.Array, pa.Array]:
 
 def _coordinates(values: pa.Array, limit: float) -> tuple[pa.Array, pa.Array]:
     """Degrees from text, tolerating decimal commas and stray literal '\\t'; out of range is missing."""
+    try:  # the common case, every present value a plain number in range, in one cast
+        number = pc.cast(values, pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    else:
+        if pc.all(pc.less_equal(pc.abs(number), limit)).as_py() in (True, None):
+            coded = pc.is_in(number, value_set=pa.array(_MISSING_COORDINATES))
+            return pc.if_else(coded, None, number), _nothing_unusable(values)
     text = pc.replace_substring(values, "\\t", "")
     text = pc.utf8_trim_whitespace(text)
     text = pc.replace_substring_regex(text, r"^(-?\d+),(\d+)$", r"\1.\2")
@@ -470,6 +495,12 @@ def _sources(name_values: pa.Array, url_values: pa.Array) -> tuple[pa.Array, pa.
     A cell that starts with a link is a link (several links: the first one is used); a cell
     that holds no http(s) link at all ("Spreadsheet", "javascript:...") is a name.
     """
+    one_link = pc.match_substring_regex(url_values, "^" + _URL_PATTERN + "$", ignore_case=True)
+    named_by_link = pc.match_substring_regex(name_values, "^https?://", ignore_case=True)
+    if pc.all(one_link).as_py() in (True, None) and not pc.any(named_by_link).as_py():
+        # The common case: every link cell is one clean link and no name cell is a link.
+        unchanged = _nothing_unusable(url_values)
+        return name_values, url_values, unchanged, unchanged
     name_is_link = pc.fill_null(
         pc.match_substring_regex(name_values, "^" + _URL_PATTERN, ignore_case=True), False
     )
@@ -579,6 +610,8 @@ def _build_events(
     kept_raw: dict[str, pa.Array] = {}
 
     def keep_where(field_name: str, unusable: pa.Array) -> None:
+        if not pc.any(unusable).as_py():
+            return
         column = mapping[field_name]
         values = clean[column].combine_chunks()
         masked = pc.if_else(unusable, values, None)
@@ -604,14 +637,14 @@ def _build_events(
 
     numbers = {}
     for field_name in s.INTEGER_COLUMNS:
-        values = _text(clean, mapping, field_name, n)
-        numbers[field_name], unusable = _integers(values)
+        numbers[field_name] = pa.nulls(n, pa.int32())
         if field_name in mapping:
+            numbers[field_name], unusable = _integers(_text(clean, mapping, field_name, n))
             keep_where(field_name, unusable)
     for field_name, limit in ((s.LATITUDE, 90.0), (s.LONGITUDE, 180.0)):
-        values = _text(clean, mapping, field_name, n)
-        numbers[field_name], unusable = _coordinates(values, limit)
+        numbers[field_name] = pa.nulls(n, pa.float64())
         if field_name in mapping:
+            numbers[field_name], unusable = _coordinates(_text(clean, mapping, field_name, n), limit)
             keep_where(field_name, unusable)
     name, url, name_not_whole, url_not_whole = _sources(text[s.SOURCE_NAME], text[s.SOURCE_URL])
     for field_name, unusable in ((s.SOURCE_NAME, name_not_whole), (s.SOURCE_URL, url_not_whole)):

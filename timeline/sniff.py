@@ -12,6 +12,7 @@ from timeline.errors import BadInputError
 DELIMITERS = (",", ";", "\t", "|")
 _SAMPLE_BYTES = 256 * 1024
 _SAMPLE_RECORDS = 200
+_HIGH_BYTES = bytes(range(0x80, 0x100))
 _BINARY_SIGNATURES = {
     b"\x89PNG": "a PNG image",
     b"PK\x03\x04": "a ZIP archive (an .xlsx workbook is one: export it as CSV)",
@@ -67,9 +68,28 @@ def decode(data: bytes, *, file_name: str) -> Text:
         return Text(data, "utf-8")
     try:
         data.decode("utf-8")
-    except UnicodeDecodeError:
+    except UnicodeDecodeError as exc:
+        if _mostly_utf8(data, exc.start):
+            # Read as Windows-1252, every letter of the UTF-8 text would turn into mojibake.
+            line = data.count(b"\n", 0, exc.start) + 1
+            raise BadInputError(
+                f"the file is UTF-8 text but byte {exc.start} is not valid UTF-8",
+                file=file_name,
+                row=line,
+                hint="save the file again as UTF-8, or in one encoding throughout",
+            ) from exc
         return Text(_transcode(data, _single_byte_codec(data), file_name), "cp1252")
     return Text(data, "utf-8")
+
+
+def _mostly_utf8(data: bytes, start: int) -> bool:
+    """Whether most non-ASCII bytes near the first bad one are UTF-8 (Windows-1252 text almost never is)."""
+    sample = data[max(0, start - _SAMPLE_BYTES) : start + _SAMPLE_BYTES]
+    ascii_bytes = len(sample.translate(None, _HIGH_BYTES))
+    valid = sample.decode("utf-8", errors="ignore")
+    characters = len(valid) - ascii_bytes
+    valid_bytes = len(valid.encode("utf-8")) - ascii_bytes
+    return characters >= 2 and valid_bytes >= (len(sample) - ascii_bytes) / 2
 
 
 def _utf8(data: bytes, file_name: str) -> bytes:
