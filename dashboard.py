@@ -275,6 +275,7 @@ def _timeline_tab(frame: pd.DataFrame, shown: pd.DataFrame, current: views.View,
         focus_us=None if windowed or current.axis == "log" else reactions.focus_window(frame, anchor),
         relative_to_us=origin.start_us if relative else None,
         log=relative and current.axis == "log",
+        anchor_frame=frame,
     )
     if fig.layout.meta and fig.layout.meta.get("mode") == "aggregated":
         st.info(

@@ -354,3 +354,14 @@ def test_bad_arguments_are_named(bundled, arguments, words):
     if "lane" in arguments:
         with pytest.raises(ValueError, match="'nope'"):
             figures.lane_order(bundled, lane="nope")
+
+
+def test_anchor_line_stays_when_filters_hide_the_anchor_event() -> None:
+    """With the anchor filtered out of the frame, anchor_frame still places its line."""
+    full = frames.prepare(store.load("crocus-city-hall-2024", root=store.DEFAULT_ROOT))
+    others = full[full[s.ACTOR] == "White House"]
+    anchor = "2024-03-22-attack-begins"
+    without = figures.timeline_figure(frame=others, anchor_id=anchor)
+    with_line = figures.timeline_figure(frame=others, anchor_id=anchor, anchor_frame=full)
+    assert not [sh for sh in without.layout.shapes if sh.name == "anchor"]
+    assert [sh for sh in with_line.layout.shapes if sh.name == "anchor"]

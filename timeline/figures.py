@@ -146,12 +146,14 @@ def timeline_figure(
     focus_us: tuple[int, int] | None = None,
     relative_to_us: int | None = None,
     log: bool = False,
+    anchor_frame: pd.DataFrame | None = None,
 ) -> go.Figure:
     """Lanes of events coloured by type under a strip of counts; counts per lane when too many.
 
     focus_us (UTC microseconds) is the window first shown, with buttons to switch to all events.
     relative_to_us (the anchor's start, UTC microseconds) turns the x axis into hours since it (T+),
     logarithmic with log=True, where events wholly before the anchor cannot be placed and are left out.
+    anchor_frame is where to find the anchor when the filters leave it out of frame (its line still shows).
     """
     _check_lane(lane)
     validate_zone(tz)
@@ -185,6 +187,7 @@ def timeline_figure(
     chosen = _choose_bin(int(placed.local_stop.max() - placed.local_start.min()))
     bins = _Binned(placed.local_start, placed.local_stop, chosen)
     lane_rank, lane_names = _lanes(frame, lane)
+    anchor = _anchor_place(anchor_id, [frame] if anchor_frame is None else [frame, anchor_frame], tz, placed)
     common = {"events": len(frame), "bin": chosen.name, "tz": tz}
     if len(frame) <= max_events:
         # Hover text is what makes single events heavy: shorten it, then aggregate, to stay under the budget.
@@ -193,7 +196,7 @@ def timeline_figure(
             fig = _base_figure(_height(height_per_lane, len(names)), title, placed)
             _add_count_strip(fig, bins, placed)
             _add_events(fig, frame, tz, lane_rank, names, placed, (headline_chars, name_chars))
-            _finish(fig, names, {"mode": "events", **common, "lanes": len(names)}, frame, anchor_id, placed)
+            _finish(fig, names, {"mode": "events", **common, "lanes": len(names)}, anchor, placed)
             _focus(fig, focus_us, tz, placed)
             if len(pio.to_json(fig, validate=False)) <= MAX_FIGURE_BYTES:
                 return fig
@@ -213,7 +216,7 @@ def timeline_figure(
     fig = _base_figure(_height(height_per_lane, len(names)), title, placed, message)
     _add_count_strip(fig, bins, placed)
     _add_heatmap(fig, bins, lane_rank, names, placed)
-    _finish(fig, names, {"mode": "aggregated", **common, "lanes": len(names)}, frame, anchor_id, placed)
+    _finish(fig, names, {"mode": "aggregated", **common, "lanes": len(names)}, anchor, placed)
     _focus(fig, focus_us, tz, placed)
     return fig
 
@@ -296,13 +299,13 @@ def _height(height_per_lane: int, lanes: int) -> int:
 
 
 def _finish(
-    fig: go.Figure, names: list[str], meta: dict, frame: pd.DataFrame, anchor_id: str | None, placed: _Placed
+    fig: go.Figure, names: list[str], meta: dict, anchor: _AnchorPlace | None, placed: _Placed
 ) -> None:
     fig.update_layout(meta=meta)
     # Plotly draws the first category at the bottom: reversed, the earliest lane is on top.
     fig.update_yaxes(categoryorder="array", categoryarray=names[::-1], row=2, col=1)
-    if anchor_id is not None:
-        _add_anchor(fig, frame, anchor_id, placed)
+    if anchor is not None:
+        _add_anchor(fig, anchor, placed)
 
 
 def _check_lane(lane: str) -> None:
@@ -633,16 +636,36 @@ def _add_events(
     fig.add_traces(traces, rows=[2] * len(traces), cols=[1] * len(traces))
 
 
-def _add_anchor(fig: go.Figure, frame: pd.DataFrame, anchor_id: str, placed: _Placed) -> None:
+@dataclass(frozen=True)
+class _AnchorPlace:
+    """The anchor event and where its interval lies on the x axis (wall clock, or UTC when relative)."""
+
+    row: pd.Series
+    start: int
+    stop: int
+
+
+def _anchor_place(
+    anchor_id: str | None, frames: list[pd.DataFrame], tz: str, placed: _Placed
+) -> _AnchorPlace | None:
+    if anchor_id is None:
+        return None
+    for frame in frames:
+        where = np.flatnonzero((frame[s.EVENT_ID] == anchor_id).to_numpy())
+        if len(where):
+            row = frame.iloc[where[0]]
+            bounds = np.array([row[START_US], max(row[STOP_US], row[START_US])], dtype=np.int64)
+            start, stop = bounds if placed.origin is not None else display.local_micros(bounds, tz)
+            return _AnchorPlace(row, int(start), int(stop))
+    return None
+
+
+def _add_anchor(fig: go.Figure, anchor: _AnchorPlace, placed: _Placed) -> None:
     """A vertical line through both rows at the anchor's start; its interval shaded when it is coarse."""
-    where = np.flatnonzero((frame[s.EVENT_ID] == anchor_id).to_numpy())
-    if len(where) == 0:
-        return
     if placed.log:
         return  # the whole axis is time since the anchor, and T+0 lies outside a log axis
-    row = frame.iloc[where[0]]
-    start = placed.position(placed.local_start[where[:1]])[0]
-    stop = placed.position(placed.local_stop[where[:1]])[0]
+    row = anchor.row
+    start, stop = placed.position(np.array([anchor.start, anchor.stop], dtype=np.int64))
     name = row[s.TITLE] if pd.notna(row[s.TITLE]) and str(row[s.TITLE]).strip() else row[s.EVENT_TYPE]
     name = str(name) if len(str(name)) <= 80 else str(name)[:79] + "…"
     if str(row[s.TIME_PRECISION]) not in (s.PRECISIONS[SECOND], s.PRECISIONS[MINUTE]) or pd.notna(row[s.END]):
