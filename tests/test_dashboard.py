@@ -154,7 +154,11 @@ def test_every_tab_renders_from_a_link(tab: str) -> None:
     [
         {"tab": "reactions"},
         {"tab": "reactions", "axis": "log", "by": "group"},
-        {"tab": "reactions", "anchor": "2024-03-22-islamic-state-claim", "react": ["statement", "condolence"]},
+        {
+            "tab": "reactions",
+            "anchor": "2024-03-22-islamic-state-claim",
+            "react": ["statement", "condolence"],
+        },
         {"axis": "relative", "lanes": "group", "anchor": "2024-03-22-islamic-state-claim"},
         {"tab": "casualties", "tz": "Europe/Moscow"},
     ],
