@@ -27,6 +27,26 @@ TAB_LABELS = {
     "dataset": "Dataset",
 }
 TABLE_ROWS_SHOWN = 5_000
+# Who, what and where first; the bookkeeping columns last.
+TABLE_COLUMNS = (
+    s.ACTOR,
+    s.EVENT_TYPE,
+    s.TITLE,
+    s.DESCRIPTION,
+    s.TARGET,
+    s.ACTOR_GROUP,
+    s.ACTOR_TYPE,
+    s.LOCATION,
+    s.FATALITIES,
+    s.INJURED,
+    s.SOURCE_NAME,
+    s.SOURCE_URL,
+    s.TIME_PRECISION,
+    s.UTC_OFFSET_MINUTES,
+    s.LATITUDE,
+    s.LONGITUDE,
+    s.EVENT_ID,
+)
 FILTER_KEYS = ("actors", "groups", "types", "start", "end", "query")
 VIEW_OPTIONS = ("lanes", "axis", "by")  # view choices that are the same for every dataset
 AXIS_LABELS = {"time": "Clock time", "relative": "Time since anchor", "log": "Time since anchor (log)"}
@@ -396,14 +416,13 @@ def _casualties_tab(
 
 
 def _table_tab(shown: pd.DataFrame, current: views.View, version: store.VersionInfo) -> None:
+    listed = shown.head(TABLE_ROWS_SHOWN)
     table = pd.DataFrame(
         {
-            "time": display.stated_times(shown.head(TABLE_ROWS_SHOWN), current.tz),
-            **{
-                c: shown.head(TABLE_ROWS_SHOWN)[c]
-                for c in s.COLUMN_NAMES
-                if c not in (s.TIMESTAMP, s.END, s.EXTRA)
-            },
+            # Sortable start (wall clock in the display zone) beside the honest wording of the time.
+            "start": display.local_times(listed[s.TIMESTAMP], current.tz),
+            "time": display.stated_times(listed, current.tz),
+            **{c: listed[c] for c in TABLE_COLUMNS},
         }
     )
     if len(shown) > TABLE_ROWS_SHOWN:
@@ -416,7 +435,10 @@ def _table_tab(shown: pd.DataFrame, current: views.View, version: store.VersionI
         hide_index=True,
         width="stretch",
         column_config={
-            "time": st.column_config.TextColumn(f"Time ({current.tz})", width="medium"),
+            "start": st.column_config.DatetimeColumn(
+                f"Start ({current.tz})", format="YYYY-MM-DD HH:mm", help="start of the interval; sorts"
+            ),
+            "time": st.column_config.TextColumn("Time as stated", width="medium"),
             s.SOURCE_URL: st.column_config.LinkColumn(
                 "Source link", display_text="open", validate=r"^https?://"
             ),
