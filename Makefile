@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: run test lint format data clean chromium
+.PHONY: run test lint format data clean chromium bench
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ lint: $(BIN)/.installed
 format: $(BIN)/.installed
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# Speed and size against the naive peer at 100k and 1M events; writes bench/RESULTS.md (~5 min).
+bench: $(BIN)/.installed chromium
+	$(BIN)/python -m bench.run
 
 # Rebuild the bundled dataset's stored version from its reviewed CSV.
 data: $(BIN)/.installed
