@@ -61,6 +61,12 @@ def _frame(dataset_id: str, version: str) -> pd.DataFrame:
     return frames.prepare(store.load(dataset_id, version))
 
 
+@st.cache_data(max_entries=32, show_spinner=False)
+def _default_anchor(dataset_id: str, version: str, declared: str | None) -> str | None:
+    """The version's default anchor, found once (it scans every event)."""
+    return reactions.default_anchor(_frame(dataset_id, version), declared)
+
+
 @st.cache_data(max_entries=8, show_spinner="Reading the file…")
 def _read_upload(data: bytes, options: ImportOptions) -> ImportResult:
     return read_events(data, options)
@@ -611,7 +617,9 @@ def main() -> None:
         st.divider()
 
     shown = views.apply(frame, current)
-    anchor = current.anchor or reactions.default_anchor(frame, version.meta.get("anchor"))
+    anchor = current.anchor or _default_anchor(
+        version.dataset_id, version.version, version.meta.get("anchor")
+    )
     head, share = st.columns([5, 1])
     head.markdown(
         f"**Showing {len(shown):,} of {len(frame):,} events** · times in {display.zone_label(current.tz)} · "
