@@ -161,9 +161,9 @@ def test_hour_and_month_events_are_intervals_too(bundled):
 
 
 def test_minute_events_are_markers(bundled):
-    """A minute-precision event is a Scattergl marker at its local time."""
+    """A minute-precision event is a marker at its local time (SVG for a few, WebGL for many)."""
     trace, i = _where(figures.timeline_figure(frame=bundled, tz=MOSCOW), "2024-03-22-attack-begins")
-    assert trace.type == "scattergl" and trace.mode == "markers"
+    assert trace.type == "scatter" and trace.mode == "markers"
     assert trace.x[i] == "2024-03-22T19:58:00"
     assert trace.y[i] == "Four gunmen"
 
@@ -365,3 +365,25 @@ def test_anchor_line_stays_when_filters_hide_the_anchor_event() -> None:
     with_line = figures.timeline_figure(frame=others, anchor_id=anchor, anchor_frame=full)
     assert not [sh for sh in without.layout.shapes if sh.name == "anchor"]
     assert [sh for sh in with_line.layout.shapes if sh.name == "anchor"]
+
+
+def test_many_point_events_use_webgl_markers() -> None:
+    """Above the WebGL threshold, point events are drawn with Scattergl."""
+    n = 3_000
+    start = pd.Timestamp("2024-03-22T17:00Z").value // 1000 + np.arange(n, dtype=np.int64) * 60_000_000
+    table = pa.table(
+        {
+            s.EVENT_ID: [f"e{i}" for i in range(n)],
+            s.TIMESTAMP: pa.array(start, s.UTC_MICROS),
+            s.TIME_PRECISION: ["minute"] * n,
+            s.UTC_OFFSET_MINUTES: pa.array([0] * n, pa.int16()),
+            s.ACTOR: [f"actor {i % 7}" for i in range(n)],
+            s.EVENT_TYPE: ["statement"] * n,
+        }
+    )
+    full = pa.table(
+        {c.name: table[c.name] if c.name in table.column_names else pa.nulls(n, c.type) for c in s.COLUMNS},
+        schema=s.ARROW_SCHEMA,
+    )
+    fig = figures.timeline_figure(frame=frames.prepare(full))
+    assert {t.type for t in fig.data if t.name == "statement"} == {"scattergl"}

@@ -54,6 +54,7 @@ _MAX_AGGREGATED_LANES = 1000
 MAX_FIGURE_BYTES = 1_900_000  # the product allows 2 MB per figure; what Streamlit sends is pio.to_json
 # (headline, actor and source) characters in hover text: in full, then shortened if the figure is too big.
 _HOVER_TEXT_CAPS = ((120, 80), (40, 30))
+_WEBGL_FROM = 2_000  # point events drawn with WebGL above this many
 _LOG_FLOOR_HOURS = 1 / 60  # on a log axis, a reaction in the anchor's first minute is drawn at T+1 min
 _LOG_TICKS = {
     1 / 60: "1 min",
@@ -590,6 +591,9 @@ def _add_events(
     # Colours come from every type of the dataset (categories survive filtering), so they do not shift.
     categories = list(dtype.categories) if isinstance(dtype, pd.CategoricalDtype) else []
     colors = type_colors([*categories, *np.unique(types)])
+    # WebGL pays off for many markers; below that, SVG draws faster, above all without a GPU (measured
+    # in headless Chromium: a tall WebGL canvas of ~1,000 markers took seconds in software rendering).
+    marker_trace = go.Scattergl if int(point.sum()) > _WEBGL_FROM else go.Scatter
     traces = []
     for kind, color in colors.items():
         of_type = types == kind
@@ -600,7 +604,7 @@ def _add_events(
         bars = of_type & ~point
         if markers.any():
             traces.append(
-                go.Scattergl(
+                marker_trace(
                     x=starts[markers],
                     y=lanes[markers],
                     mode="markers",
