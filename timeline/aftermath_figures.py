@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import html
 import math
 import re
 
@@ -130,7 +129,7 @@ def reactions_figure(
         x_title += ", log scale: T+0 drawn at T+1 min"
     if len(reactions) == 0:
         fig = _empty(EMPTY_REACTIONS, title)
-        fig.update_xaxes(title={"text": html.escape(x_title)})
+        fig.update_xaxes(title={"text": display.label_text(x_title)})
         return fig
 
     shown = reactions.sort_values(r.RANK, kind="stable").head(max_lanes)
@@ -138,7 +137,7 @@ def reactions_figure(
     high_us = shown[r.MAX_US].to_numpy(dtype=np.int64)
     mid_us = shown[r.MID_US].to_numpy(dtype=np.int64)
     low, high, mid = (_hours(values, log) for values in (low_us, high_us, mid_us))
-    lanes = np.array([html.escape(str(lane)) for lane in shown[r.LANE]], dtype=object)
+    lanes = np.array([display.label_text(str(lane)) for lane in shown[r.LANE]], dtype=object)
     latency = [latency_range_text(a, b) for a, b in zip(low_us.tolist(), high_us.tolist(), strict=True)]
     if log:
         floor_us = round(LOG_FLOOR_HOURS * _US_PER_HOUR)
@@ -163,7 +162,7 @@ def reactions_figure(
     types = shown[s.EVENT_TYPE].astype(object).fillna(s.UNKNOWN_EVENT_TYPE).astype(str).to_numpy()
     for kind, color in figures.type_colors(types).items():
         rows = types == kind
-        label = html.escape(kind)
+        label = display.label_text(kind)
         fig.add_trace(
             go.Bar(
                 orientation="h",
@@ -197,7 +196,7 @@ def reactions_figure(
             )
         )
 
-    heading = html.escape(title) if title else ""
+    heading = display.label_text(title) if title else ""
     note = (
         "Bar: when each first reaction could have come, given how precisely both times are stated; "
         "dot: the middle of that range."
@@ -270,7 +269,7 @@ def reacted_curve_figure(
         x_title += ", log scale: T+0 drawn at T+1 min"
     if len(curve) == 0:
         fig = _empty(EMPTY_REACTIONS, None, height=320)
-        fig.update_xaxes(title={"text": html.escape(x_title)})
+        fig.update_xaxes(title={"text": display.label_text(x_title)})
         return fig
     t_us = curve[r.T_US].to_numpy(dtype=np.int64)
     hours = _hours(t_us, log)
@@ -347,7 +346,7 @@ def toll_figure(
         raise ValueError(f"max_reports must be an integer of at least 2; got {max_reports!r}")
     if len(reports) == 0:
         fig = _empty(EMPTY_TOLL, None)
-        fig.update_xaxes(type="date", title={"text": html.escape("Time in " + display.zone_label(tz))})
+        fig.update_xaxes(type="date", title={"text": display.label_text("Time in " + display.zone_label(tz))})
         return fig
     measures = [m for m in casualties.MEASURES if (reports[casualties.MEASURE] == m).any()]
     fig = make_subplots(rows=len(measures), cols=1, shared_xaxes=True, vertical_spacing=0.08)
@@ -368,7 +367,7 @@ def toll_figure(
             )
         _add_measure(fig, drawn, highest, measure, tz, row)
     first_us = int(reports[START_US].min())
-    heading = "<br>".join(f"<sup>{html.escape(note)}</sup>" for note in notes)
+    heading = "<br>".join(f"<sup>{display.label_text(note)}</sup>" for note in notes)
     fig.update_layout(
         height=110 + 20 * len(notes) + 260 * len(measures),
         margin={"t": 50 + 20 * len(notes), "b": 60, "l": 10, "r": 10},
@@ -382,7 +381,7 @@ def toll_figure(
     )
     zone = display.zone_label(tz, pd.Timestamp(first_us, unit="us", tz="UTC"))
     fig.update_xaxes(type="date")
-    fig.update_xaxes(title={"text": html.escape("Time in " + zone)}, row=len(measures), col=1)
+    fig.update_xaxes(title={"text": display.label_text("Time in " + zone)}, row=len(measures), col=1)
     if anchor is not None:
         x = _date_text(display.local_micros(np.array([anchor.start_us]), tz))[0]
         _add_anchor_line(fig, x, "anchor: " + _shorten(anchor.title, _NAME_CHARS))
@@ -402,7 +401,7 @@ def standalone_html(fig: go.Figure, *, title: str) -> bytes:
     page = (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{html.escape(title)}</title>\n"
+        f"<title>{display.label_text(title)}</title>\n"
         "<style>body { margin: 0; font-family: sans-serif; }</style>\n"
         f'<script type="text/javascript">{_offline_plotlyjs()}</script>\n'
         f"</head>\n<body>\n{div}\n</body>\n</html>\n"
@@ -454,7 +453,7 @@ def _add_measure(
             _escaped(_sources(part), _NAME_CHARS),
         ]
     )
-    name = html.escape(measure)
+    name = display.label_text(measure)
     color = style["color"]
     if coarse.any():
         ends = np.column_stack([start[coarse], stop[coarse], np.zeros(int(coarse.sum()), dtype=np.int64)])
@@ -539,7 +538,7 @@ def _hours_axis(fig: go.Figure, top: float, log: bool, title: str) -> None:
             ticktext=[_tick_text(v) for v in values.tolist()],
             zeroline=False,
         )
-    fig.update_xaxes(title={"text": html.escape(title)}, showgrid=True)
+    fig.update_xaxes(title={"text": display.label_text(title)}, showgrid=True)
 
 
 def _tick_text(hours: float) -> str:
@@ -563,7 +562,7 @@ def _add_anchor_line(fig: go.Figure, x: float | str, label: str | None) -> None:
     if label is None:
         return
     fig.add_annotation(
-        text=html.escape(label),
+        text=display.label_text(label),
         xref="x",
         yref="paper",
         x=x,
@@ -578,7 +577,7 @@ def _add_anchor_line(fig: go.Figure, x: float | str, label: str | None) -> None:
 def _empty(message: str, title: str | None, height: int = 380) -> go.Figure:
     fig = go.Figure()
     fig.add_annotation(
-        text=html.escape(message),
+        text=display.label_text(message),
         xref="paper",
         yref="paper",
         x=0.5,
@@ -589,7 +588,7 @@ def _empty(message: str, title: str | None, height: int = 380) -> go.Figure:
     fig.update_layout(
         height=height,
         template="plotly_white",
-        title={"text": html.escape(title), "x": 0, "xanchor": "left"} if title else None,
+        title={"text": display.label_text(title), "x": 0, "xanchor": "left"} if title else None,
         meta={"mode": "empty"},
         showlegend=False,
     )
@@ -625,7 +624,7 @@ def _escaped(values: pd.Series, limit: int | None = None) -> np.ndarray:
     texts = [("" if pd.isna(v) else str(v)) for v in values.astype(object).tolist()]
     if limit is not None:
         texts = [_shorten(text, limit) for text in texts]
-    return np.array([html.escape(text) for text in texts], dtype=object)
+    return np.array([display.label_text(text) for text in texts], dtype=object)
 
 
 def _date_text(local_us: np.ndarray) -> np.ndarray:

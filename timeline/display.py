@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pandas as pd
 
@@ -21,6 +23,14 @@ _MONTH_NAMES = np.array(
 _TWO_DIGITS = np.array([f"{i:02d}" for i in range(61)], dtype=object)
 _NUMBERS = np.array([str(i) for i in range(32)], dtype=object)
 _UNIT_WORDS = {HOUR: "hour", DAY: "day", MONTH: "month", YEAR: "year"}
+
+
+def label_text(text: str) -> str:
+    """Text for Plotly labels and hover, which render a subset of HTML: <, > and & escaped, quotes kept.
+
+    Plotly decodes &lt; &gt; &amp; but not &quot;, so escaping quotes would show them as entities.
+    """
+    return html.escape(text, quote=False)
 
 
 def offset_label(minutes: int) -> str:

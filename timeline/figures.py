@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -192,7 +191,7 @@ def timeline_figure(
     common = {"events": len(frame), "bin": chosen.name, "tz": tz}
     if len(frame) <= max_events:
         # Hover text is what makes single events heavy: shorten it, then aggregate, to stay under the budget.
-        names = [html.escape(name) for name in lane_names]
+        names = [display.label_text(name) for name in lane_names]
         for headline_chars, name_chars in _HOVER_TEXT_CAPS:
             fig = _base_figure(_height(height_per_lane, len(names)), title, placed)
             _add_count_strip(fig, bins, placed)
@@ -209,7 +208,7 @@ def timeline_figure(
         hidden = len(lane_names) - (_MAX_AGGREGATED_LANES - 1)
         lane_names = [*lane_names[: _MAX_AGGREGATED_LANES - 1], f"({hidden:,} more lanes)"]
         lane_rank = np.minimum(lane_rank, _MAX_AGGREGATED_LANES - 1)
-    names = [html.escape(name) for name in lane_names]
+    names = [display.label_text(name) for name in lane_names]
     message = (
         f"{len(frame):,} events {reason}: counts per lane and {chosen.name}. "
         "Narrow the filters to see single events."
@@ -416,9 +415,13 @@ def _zone_title(tz: str, lo_us: int, hi_us: int) -> str:
 
 def _base_figure(height: int, title: str | None, placed: _Placed, message: str | None = None) -> go.Figure:
     """Two rows sharing a date x axis: the count strip on top, the lanes below."""
-    heading = html.escape(title) if title else ""
+    heading = display.label_text(title) if title else ""
     if message:
-        heading = f"{heading}<br><sup>{html.escape(message)}</sup>" if heading else html.escape(message)
+        heading = (
+            f"{heading}<br><sup>{display.label_text(message)}</sup>"
+            if heading
+            else display.label_text(message)
+        )
     top = _MARGIN_TOP + (40 if heading else 0)
     plot_px = max(height - top - _MARGIN_BOTTOM, 2 * _STRIP_PX)
     strip = min(0.3, _STRIP_PX / plot_px)
@@ -438,7 +441,7 @@ def _base_figure(height: int, title: str | None, placed: _Placed, message: str |
         title={"text": heading, "x": 0, "xanchor": "left"} if heading else None,
     )
     fig.update_xaxes(type=placed.axis_type, row=1, col=1)
-    fig.update_xaxes(type=placed.axis_type, title={"text": html.escape(placed.x_title)}, row=2, col=1)
+    fig.update_xaxes(type=placed.axis_type, title={"text": display.label_text(placed.x_title)}, row=2, col=1)
     if placed.log:
         fig.update_xaxes(tickvals=list(_LOG_TICKS), ticktext=[f"T+{t}" for t in _LOG_TICKS.values()])
     elif placed.origin is not None:
@@ -457,13 +460,13 @@ def _empty_figure(tz: str, title: str | None) -> go.Figure:
     fig.update_layout(
         height=450,
         template="plotly_white",
-        title={"text": html.escape(title), "x": 0, "xanchor": "left"} if title else None,
+        title={"text": display.label_text(title), "x": 0, "xanchor": "left"} if title else None,
         meta={"mode": "empty", "events": 0, "lanes": 0, "tz": tz},
         showlegend=False,
         uirevision="timeline",
     )
     fig.update_xaxes(
-        type="date", title={"text": html.escape("Time in " + display.zone_label(tz))}, showgrid=False
+        type="date", title={"text": display.label_text("Time in " + display.zone_label(tz))}, showgrid=False
     )
     fig.update_yaxes(visible=False)
     return fig
@@ -503,7 +506,8 @@ def _add_count_strip(fig: go.Figure, bins: _Binned, placed: _Placed) -> None:
                 marker={"color": color, "line": {"width": 0}, "pattern": {"shape": pattern}},
                 showlegend=False,
                 hovertemplate=(
-                    f"{placed.bin_hover(bins.bin, 'from')}<br>%{{y:,}} {html.escape(label)}<extra></extra>"
+                    f"{placed.bin_hover(bins.bin, 'from')}<br>%{{y:,}} "
+                    f"{display.label_text(label)}<extra></extra>"
                 ),
             ),
             row=1,
@@ -547,7 +551,7 @@ def _escaped(values: pd.Series, limit: int | None = None) -> np.ndarray:
     texts = values.astype(object).fillna("").astype(str)
     if limit is not None:
         texts = texts.where(texts.str.len() <= limit, texts.str.slice(0, limit - 1) + "…")
-    return np.array([html.escape(text) for text in texts], dtype=object)
+    return np.array([display.label_text(text) for text in texts], dtype=object)
 
 
 def _headlines(frame: pd.DataFrame) -> pd.Series:
@@ -599,7 +603,7 @@ def _add_events(
         of_type = types == kind
         if not of_type.any():
             continue
-        label = html.escape(kind)
+        label = display.label_text(kind)
         markers = of_type & point
         bars = of_type & ~point
         if markers.any():
@@ -699,7 +703,7 @@ def _add_anchor(fig: go.Figure, anchor: _AnchorPlace, placed: _Placed) -> None:
         name="anchor",
     )
     fig.add_annotation(
-        text="anchor: " + html.escape(name),
+        text="anchor: " + display.label_text(name),
         xref="x2",
         yref="paper",
         x=start,

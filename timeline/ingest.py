@@ -19,7 +19,8 @@ from timeline import dates, presets, sniff
 from timeline import schema as s
 from timeline.errors import BadInputError, UsageError
 
-DEFAULT_MAX_BYTES = 200 * 1024 * 1024  # matches server.maxUploadSize in .streamlit/config.toml
+_MB = 1024 * 1024  # as Streamlit counts server.maxUploadSize
+DEFAULT_MAX_BYTES = 200 * _MB  # matches server.maxUploadSize in .streamlit/config.toml
 _MISSING_MARKERS = (
     "",
     "NA",
@@ -114,7 +115,7 @@ def read_events(data: bytes, options: ImportOptions | None = None) -> ImportResu
         )
     if len(data) > options.max_bytes:
         raise BadInputError(
-            f"the file is {len(data) / 1e6:.1f} MB, over the limit of {options.max_bytes / 1e6:.0f} MB",
+            f"the file is {len(data) / _MB:.1f} MB, over the limit of {options.max_bytes / _MB:.0f} MB",
             file=name,
         )
     text = sniff.decode(data, file_name=name)
@@ -125,6 +126,7 @@ def read_events(data: bytes, options: ImportOptions | None = None) -> ImportResu
     else:
         names, skip = sniff.unique_names(layout.header), layout.header_lines
     rows = _read_rows(text.utf8, layout.delimiter, names, skip)
+    _reject_unclosed_quote(rows, text.utf8, layout.delimiter)
     rows_read = rows.table.num_rows + len(rows.structural)
     if rows_read == 0:
         raise BadInputError("the file has a header row but no data rows", file=name)
@@ -240,6 +242,25 @@ def _read_rows(utf8: bytes, delimiter: str, names: tuple[str, ...], skip: int) -
             keep = pc.invert(blank)
             table, lines = table.filter(keep), lines[keep.to_numpy(zero_copy_only=False)]
     return _Rows(table, lines, [], [])
+
+
+def _reject_unclosed_quote(rows: _Rows, utf8: bytes, delimiter: str) -> None:
+    """A quote that is never closed swallows the rest of the file into one record: report, not import it."""
+    if utf8.count(b'"') % 2 == 0 or rows.table.num_rows == 0:
+        return
+    last = rows.table.num_rows - 1
+    values = [v for v in rows.table.slice(last, 1).to_pylist()[0].values() if v is not None]
+    if not any("\n" in v for v in values):
+        return
+    line = int(rows.lines[last])
+    spanned = sum(v.count("\n") for v in values) + 1
+    reason = (
+        f"a quote opened in this record is never closed, so it runs from line {line} to the end of the "
+        f"file ({spanned} lines) and the rows in it cannot be told apart; close the quote and import again"
+    )
+    rows.structural.append((line, reason, delimiter.join(values)))
+    rows.table = rows.table.slice(0, last)
+    rows.lines = rows.lines[:last]
 
 
 def _read_rows_python(utf8: bytes, delimiter: str, names: tuple[str, ...], skip: int) -> _Rows:
@@ -365,6 +386,13 @@ def _read_start(
         parts, tz=options.tz, column=mapping.get(presets.DATE, mapping.get(presets.YEAR, ""))
     )
     parsed.notices = date_notices
+    if s.UTC_OFFSET_MINUTES in mapping:
+        # A file that states each event's offset beside a UTC time (this tool's own export) keeps it.
+        stated, _ = _integers_signed(clean[mapping[s.UTC_OFFSET_MINUTES]].combine_chunks())
+        given = stated.is_valid().to_numpy(zero_copy_only=False) & parsed.has_offset
+        parsed.offset_minutes = np.where(
+            given, stated.fill_null(0).to_numpy(zero_copy_only=False), parsed.offset_minutes
+        )
     if s.TIME_PRECISION in mapping:
         stated = clean[mapping[s.TIME_PRECISION]].combine_chunks()
         codes = {**{p: p for p in s.PRECISIONS}, **preset.precision_codes}
@@ -377,7 +405,8 @@ def _read_start(
         coarser = stated_index > parsed.precision
         parsed.precision = np.maximum(parsed.precision, stated_index).astype(np.int8)
         if coarser.any():
-            parsed.utc_us = dates.start_of_interval(parsed.utc_us, parsed.precision, parsed.offset_minutes)
+            moved = dates.start_of_interval(parsed.utc_us, parsed.precision, parsed.offset_minutes)
+            parsed.utc_us = np.where(coarser, moved, parsed.utc_us)
     return parsed
 
 
@@ -441,6 +470,14 @@ def _labelled(values: pa.Array, labels: Mapping[str, str] | None) -> pa.Array:
     index = pc.index_in(values, value_set=codes)
     labelled = pc.take(pa.array(list(labels.values())), index)
     return pc.coalesce(labelled, values)
+
+
+def _integers_signed(values: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """Whole numbers that may be negative (offsets in minutes); anything else is missing."""
+    numeric = pc.fill_null(pc.match_substring_regex(values, r"^[+-]?\d{1,5}$"), False)
+    number = pc.cast(pc.if_else(numeric, values, None), pa.int64())
+    within = pc.fill_null(pc.less_equal(pc.abs(number), 18 * 60), False)
+    return pc.if_else(within, number, None), pc.and_(pc.is_valid(values), pc.invert(within))
 
 
 def _nothing_unusable(values: pa.Array) -> pa.Array:
@@ -509,7 +546,10 @@ def _sources(name_values: pa.Array, url_values: pa.Array) -> tuple[pa.Array, pa.
     first = pc.extract_regex(candidates, "(?i)(?P<url>" + _URL_PATTERN + ")").field("url")
     url = pc.if_else(found, first, None)
     url_is_name = pc.and_(pc.is_valid(url_values), pc.invert(found))
-    name = pc.coalesce(pc.if_else(name_is_link, None, name_values), pc.if_else(url_is_name, url_values, None))
+    own_name = pc.if_else(name_is_link, None, name_values)
+    # A link cell without a link names the source only where no name is given; else it goes to extra.
+    url_is_name = pc.and_(url_is_name, pc.is_null(own_name))
+    name = pc.coalesce(own_name, pc.if_else(url_is_name, url_values, None))
 
     def not_whole(values: pa.Array) -> pa.Array:
         return pc.and_(pc.is_valid(values), pc.invert(pc.fill_null(pc.equal(url, values), False)))
@@ -598,6 +638,45 @@ def _extra(clean: pa.Table, columns: list[str], kept_raw: dict[str, pa.Array]) -
     return pc.if_else(pc.equal(joined, ""), None, body)
 
 
+def _merged_extra(given: pa.Array, extra: pa.Array) -> pa.Array:
+    """An input `extra` column of JSON objects (this tool's export) merged with the new extra keys."""
+    is_object = pc.fill_null(pc.match_substring_regex(given, r"(?s)^\{.*\}$"), False)
+    valid = np.array([_is_json_object(v) for v in given.filter(is_object).to_pylist()], dtype=bool)
+    mask = is_object.to_numpy(zero_copy_only=False).copy()
+    mask[mask] = valid
+    usable = pa.array(mask)
+    inner = pc.utf8_slice_codeunits(given, 1, -1)  # the object's members, without its braces
+    new_inner = pc.utf8_slice_codeunits(extra, 1, -1)
+    both = pc.and_(
+        pc.is_valid(extra), pc.invert(pc.fill_null(pc.equal(pc.utf8_trim_whitespace(inner), ""), True))
+    )
+    merged = pc.if_else(
+        both,
+        pc.binary_join_element_wise("{", inner, ",", new_inner, "}", ""),
+        pc.coalesce(pc.if_else(pc.is_valid(extra), extra, None), given),
+    )
+    # A cell that is not a JSON object is an ordinary unmapped value.
+    fallback = _extra_single("extra", given, extra)
+    return pc.if_else(usable, merged, fallback)
+
+
+def _is_json_object(text: str) -> bool:
+    try:
+        return isinstance(json.loads(text), dict)
+    except ValueError:
+        return False
+
+
+def _extra_single(name: str, values: pa.Array, extra: pa.Array) -> pa.Array:
+    """extra with one more key, name: value, for the rows where value is present."""
+    member = pc.binary_join_element_wise(json.dumps(name) + ":", _json_strings(values), "")
+    inner = pc.utf8_slice_codeunits(extra, 1, -1)
+    with_extra = pc.binary_join_element_wise("{", inner, ",", member, "}", "")
+    alone = pc.binary_join_element_wise("{", member, "}", "")
+    combined = pc.if_else(pc.is_valid(extra), with_extra, alone)
+    return pc.if_else(pc.is_valid(values), combined, extra)
+
+
 def _build_events(
     clean: pa.Table,
     start: dates.Parsed,
@@ -664,6 +743,8 @@ def _build_events(
         kept_raw[mapping[s.TIME_PRECISION]] = clean[mapping[s.TIME_PRECISION]].combine_chunks()
     unmapped = [c for c in clean.column_names if c not in set(mapping.values())]
     extra = _extra(clean, unmapped, kept_raw)
+    if s.EXTRA in mapping:
+        extra = _merged_extra(clean[mapping[s.EXTRA]].combine_chunks(), extra)
 
     offset = pa.array(np.where(start.has_offset, start.offset_minutes, 0), pa.int16(), mask=~start.has_offset)
     columns = {

@@ -182,6 +182,9 @@ GENERIC_NAMES: dict[str, tuple[str, ...]] = {
         "citation",
     ),
     s.END: (),
+    # This tool's own export carries these two; reading them back keeps offsets and extra as they were.
+    s.UTC_OFFSET_MINUTES: ("utcoffsetminutes",),
+    s.EXTRA: ("extra",),
 }
 
 TIMELINEJS_COLUMNS = (
