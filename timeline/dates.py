@@ -16,6 +16,8 @@ SECOND, MINUTE, HOUR, DAY, MONTH, YEAR = range(len(PRECISIONS))
 DATE_ORDERS = ("auto", "dayfirst", "monthfirst")
 _US_PER_MINUTE = 60_000_000
 _US_PER_DAY = 86_400_000_000
+_FIRST_US = -62_135_596_800_000_000  # 0001-01-01T00:00Z
+_PAST_LAST_US = 253_402_300_800_000_000  # 10000-01-01T00:00Z
 _MISSING = -1
 
 _MONTHS = {
@@ -501,6 +503,9 @@ def resolve(parts: _Parts, *, tz: str, column: str) -> Parsed:
         offset[naive] = 0
     epoch = parts.is_epoch & ok
     utc_us = np.where(epoch, parts.epoch_us, utc_us)
+    # A first of January of year 1 read east of UTC would fall into year 0: not storable, so not a date.
+    outside = ok & (errors == None) & ((utc_us < _FIRST_US) | (utc_us >= _PAST_LAST_US))  # noqa: E711
+    errors[outside] = "has a year outside 1-9999 in UTC"
     precision = np.where(epoch, SECOND, precision).astype(np.int8)
     unmatched = ~parts.matched
     errors[unmatched] = "is not a date in any known format"

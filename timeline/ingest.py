@@ -389,10 +389,13 @@ def _read_start(
     if s.UTC_OFFSET_MINUTES in mapping:
         # A file that states each event's offset beside a UTC time (this tool's own export) keeps it.
         stated, _ = _integers_signed(clean[mapping[s.UTC_OFFSET_MINUTES]].combine_chunks())
-        given = stated.is_valid().to_numpy(zero_copy_only=False) & parsed.has_offset
+        present = stated.is_valid().to_numpy(zero_copy_only=False)
+        given = present & parsed.has_offset
         parsed.offset_minutes = np.where(
             given, stated.fill_null(0).to_numpy(zero_copy_only=False), parsed.offset_minutes
         )
+        # An empty cell there means the source stated no offset: the UTC 'Z' of the export is not one.
+        parsed.has_offset = parsed.has_offset & present
     if s.TIME_PRECISION in mapping:
         stated = clean[mapping[s.TIME_PRECISION]].combine_chunks()
         codes = {**{p: p for p in s.PRECISIONS}, **preset.precision_codes}
