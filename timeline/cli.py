@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from timeline import store
 from timeline.errors import BadInputError, TimelineError, UsageError
@@ -14,6 +17,9 @@ from timeline.ingest import ImportOptions, ImportResult, read_events, version_me
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_USAGE = 0, 1, 2
 _SHOWN_REJECTS = 10
+_MB = 1024 * 1024  # as Streamlit counts server.maxUploadSize
+# C0 and C1 controls but newline, and the bidirectional overrides that can disguise a line.
+_UNPRINTABLE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -46,11 +52,45 @@ def _options(args: argparse.Namespace) -> ImportOptions:
 
 def _read(args: argparse.Namespace) -> ImportResult:
     path = Path(args.file)
+    limit = args.max_bytes
     try:
-        data = path.read_bytes()
+        with path.open("rb") as handle:
+            # Never more than the limit is read: a huge file, a device or a pipe cannot fill the memory.
+            size = os.fstat(handle.fileno()).st_size
+            data = handle.read(limit + 1) if size <= limit else b""
     except OSError as exc:
         raise BadInputError(f"cannot read the file: {exc.strerror or exc}", file=str(path)) from exc
+    if size > limit or len(data) > limit:
+        stated = f"{_size(size)}, " if size > limit else ""
+        raise BadInputError(f"the file is {stated}over the limit of {_size(limit)}", file=path.name)
     return read_events(data, _options(args))
+
+
+def _size(n: int) -> str:
+    """A byte count as people read it: 200 MB, 1.5 MB, 900 bytes."""
+    return f"{n / _MB:.1f}".removesuffix(".0") + " MB" if n >= _MB else f"{n:,} bytes"
+
+
+def _nothing_usable(result: ImportResult, file_name: str, hint: str | None = None) -> BadInputError:
+    """The error for a file whose every row was rejected or dropped: there is nothing to save."""
+    first = result.rejects.slice(0, 1).to_pylist()
+    why = f"; first: line {first[0]['line']}: {first[0]['reason']}" if first else ""
+    return BadInputError(
+        f"no row could be imported ({result.rows_read} rows read, {result.rejected} rejected, "
+        f"{result.duplicates} exact duplicates{why})",
+        file=file_name,
+        hint=hint,
+    )
+
+
+def _printable(text: str) -> str:
+    """Text for a terminal: control and bidirectional-override characters as escapes, never executed."""
+    return _UNPRINTABLE.sub(lambda match: match[0].encode("unicode_escape").decode("ascii"), text)
+
+
+def _one_line(text: str) -> str:
+    """A message for stderr: printable, and on one line whatever the file and its columns are called."""
+    return _printable(text).replace("\n", "\\n")
 
 
 def _report(result: ImportResult, *, dataset: str | None, rejects_file: str | None, as_json: bool) -> str:
@@ -75,11 +115,13 @@ def _report(result: ImportResult, *, dataset: str | None, rejects_file: str | No
         lines.append(
             f"saved as dataset {dataset}" + (f"; rejected rows in {rejects_file}" if rejects_file else "")
         )
-    return "\n".join(lines)
+    return "\n".join(_printable(line) for line in lines)
 
 
 def _import(args: argparse.Namespace) -> int:
     result = _read(args)
+    if result.accepted == 0:
+        raise _nothing_usable(result, Path(args.file).name, "`validate` lists every rejected row and why")
     name = args.name or Path(args.file).stem
     dataset_id = store.slugify(name)
     meta = version_meta(result, name=name, source_file=Path(args.file).name, options=_options(args))
@@ -90,7 +132,10 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    print(_report(_read(args), dataset=None, rejects_file=None, as_json=args.json))
+    result = _read(args)
+    print(_report(result, dataset=None, rejects_file=None, as_json=args.json))
+    if result.accepted == 0:
+        raise _nothing_usable(result, Path(args.file).name)
     return EXIT_OK
 
 
@@ -180,11 +225,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.run(args)
     except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(_one_line(f"error: {exc}"), file=sys.stderr)
         return EXIT_USAGE
     except TimelineError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(_one_line(f"error: {exc}"), file=sys.stderr)
         return EXIT_BAD_INPUT
     except OSError as exc:
-        print(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        print(_one_line(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": ")), file=sys.stderr)
         return EXIT_BAD_INPUT
+
+
+def run() -> NoReturn:
+    """`python -m timeline`: main(), then exit without the interpreter's teardown.
+
+    Arrow's native thread pool can abort a finishing process (SIGABRT, "terminate called without an
+    active exception", apache/arrow#34314), turning exit status 0 or 1 into 134 now and then. The
+    output is flushed and every file the store writes is already closed and synced, so nothing is lost.
+    """
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:
+        code = code or EXIT_BAD_INPUT
+    os._exit(code)
