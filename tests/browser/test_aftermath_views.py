@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -69,10 +70,17 @@ def test_exported_figure_opens_offline(
     """The downloaded HTML figure draws in a browser that may not reach any network address."""
     page.goto(f"{server}/?tab=reactions")
     wait_ready(page)
-    with page.expect_download() as download:
-        page.get_by_role("button", name="Download figure (HTML)").click()
     target = tmp_path / "reactions.html"
-    download.value.save_as(target)
+    for attempt in range(3):  # a click during a rerun can be lost: try again, at most three times
+        try:
+            with page.expect_download(timeout=15_000) as download:
+                page.get_by_role("button", name="Download figure (HTML)").click()
+            download.value.save_as(target)
+            break
+        except PlaywrightTimeoutError:
+            if attempt == 2:
+                raise
+            wait_ready(page)
     assert target.stat().st_size > 3_000_000  # plotly.js is inside
 
     offline = browser.new_context()
