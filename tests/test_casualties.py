@@ -7,6 +7,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from tests.canonical import canonical_events
 from timeline import casualties, store
 from timeline import frame as frames
 from timeline import schema as s
@@ -22,23 +23,14 @@ def bundled_reports() -> pd.DataFrame:
 
 def _events(*rows: dict) -> pa.Table:
     """Canonical events from a few fields per row: minute-precision UTC casualty updates unless stated."""
-    columns: dict[str, list] = {c.name: [] for c in s.COLUMNS}
-    for number, row in enumerate(rows):
-        filled = {
-            s.EVENT_ID: f"e{number}",
-            s.ACTOR: f"reporter {number}",
-            s.EVENT_TYPE: "casualty_update",
-            s.TIME_PRECISION: "minute",
-            s.UTC_OFFSET_MINUTES: 0,
-            s.TIMESTAMP: "2024-03-22T19:00Z",
-            **row,
-        }
-        for name in columns:
-            value = filled.get(name)
-            if name in (s.TIMESTAMP, s.END) and value is not None:
-                value = pd.Timestamp(value).to_pydatetime()
-            columns[name].append(value)
-    return pa.table(columns, schema=s.ARROW_SCHEMA)
+    return canonical_events(
+        *rows,
+        actor_prefix="reporter",
+        event_type="casualty_update",
+        time_precision="minute",
+        utc_offset_minutes=0,
+        timestamp="2024-03-22T19:00Z",
+    )
 
 
 def _reports(*rows: dict) -> pd.DataFrame:

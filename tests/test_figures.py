@@ -9,6 +9,7 @@ import plotly.io as pio
 import pyarrow as pa
 import pytest
 
+from tests.canonical import canonical_events
 from timeline import figures, store
 from timeline import frame as frames
 from timeline import schema as s
@@ -25,23 +26,13 @@ def bundled() -> pd.DataFrame:
 
 def _events(*rows: dict) -> pa.Table:
     """Canonical events from a few fields per row; the rest null, ids and actors made up."""
-    columns: dict[str, list] = {c.name: [] for c in s.COLUMNS}
-    for number, row in enumerate(rows):
-        filled = {
-            s.EVENT_ID: f"e{number}",
-            s.ACTOR: f"actor {number}",
-            s.EVENT_TYPE: "statement",
-            s.TIME_PRECISION: "minute",
-            s.TIMESTAMP: "2024-03-22T17:00Z",
-            s.UTC_OFFSET_MINUTES: 180,
-            **row,
-        }
-        for name in columns:
-            value = filled.get(name)
-            if name in (s.TIMESTAMP, s.END) and value is not None:
-                value = pd.Timestamp(value).to_pydatetime()
-            columns[name].append(value)
-    return pa.table(columns, schema=s.ARROW_SCHEMA)
+    return canonical_events(
+        *rows,
+        event_type="statement",
+        time_precision="minute",
+        timestamp="2024-03-22T17:00Z",
+        utc_offset_minutes=180,
+    )
 
 
 def _generated(n: int, *, actors: int = 200, days: int = 60, seed: int = 7) -> pd.DataFrame:

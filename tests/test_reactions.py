@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.canonical import canonical_events
 from timeline import frame as frames
 from timeline import reactions, store
 from timeline import schema as s
@@ -29,22 +30,7 @@ def bundled() -> pd.DataFrame:
 
 def _events(*rows: dict) -> pa.Table:
     """Canonical events from a few fields per row: minute-precision UTC statements unless stated."""
-    columns: dict[str, list] = {c.name: [] for c in s.COLUMNS}
-    for number, row in enumerate(rows):
-        filled = {
-            s.EVENT_ID: f"e{number}",
-            s.ACTOR: f"actor {number}",
-            s.EVENT_TYPE: "statement",
-            s.TIME_PRECISION: "minute",
-            s.UTC_OFFSET_MINUTES: 0,
-            **row,
-        }
-        for name in columns:
-            value = filled.get(name)
-            if name in (s.TIMESTAMP, s.END) and value is not None:
-                value = pd.Timestamp(value).to_pydatetime()
-            columns[name].append(value)
-    return pa.table(columns, schema=s.ARROW_SCHEMA)
+    return canonical_events(*rows, event_type="statement", time_precision="minute", utc_offset_minutes=0)
 
 
 def _anchor_row(**changes) -> dict:
