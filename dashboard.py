@@ -6,10 +6,13 @@ import hashlib
 import json
 import logging
 import zoneinfo
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import pyarrow as pa
 import streamlit as st
 
 from timeline import aftermath_figures, bundled, casualties, display, figures, reactions, store
@@ -52,6 +55,17 @@ VIEW_OPTIONS = ("lanes", "axis", "by")  # view choices that are the same for eve
 AXIS_LABELS = {"time": "Clock time", "relative": "Time since anchor", "log": "Time since anchor (log)"}
 NO_COLUMN = "(none)"
 
+
+@dataclass(frozen=True)
+class _Anchor:
+    """The view's time zero: its event id (None without one), its row (empty when this version lacks it)
+    and the interval its start could lie in (None when there is no such event)."""
+
+    event_id: str | None
+    rows: pd.DataFrame
+    origin: reactions.Anchor | None
+
+
 st.set_page_config(page_title="Event Timeline", page_icon="🕑", layout="wide")
 
 
@@ -65,6 +79,27 @@ def _frame(dataset_id: str, version: str) -> pd.DataFrame:
 def _default_anchor(dataset_id: str, version: str, declared: str | None) -> str | None:
     """The version's default anchor, found once (it scans every event)."""
     return reactions.default_anchor(_frame(dataset_id, version), declared)
+
+
+@st.cache_resource(max_entries=6, show_spinner="Indexing the text for search…")
+def _search_text(dataset_id: str, version: str) -> pa.ChunkedArray:
+    """The version's search index, built on the first search (most views never search)."""
+    return frames.search_text(_frame(dataset_id, version))
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _counts(dataset_id: str, version: str, column: str) -> pd.Series:
+    """Events per value of a column over the whole version (the filter options), counted once."""
+    return frames.counts(_frame(dataset_id, version), column)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _anchor_rows(dataset_id: str, version: str, anchor_id: str | None) -> pd.DataFrame:
+    """The anchor event's row (empty without one), found once: finding it scans every event id."""
+    frame = _frame(dataset_id, version)
+    if anchor_id is None:
+        return frame.iloc[:0]
+    return frame.iloc[np.flatnonzero((frame[s.EVENT_ID] == anchor_id).to_numpy())[:1]]
 
 
 @st.cache_data(max_entries=8, show_spinner="Reading the file…")
@@ -158,13 +193,13 @@ def _reset_filters() -> None:
         st.session_state[_key(name)] = [] if name in ("actors", "groups", "types") else ""
 
 
-def _labelled_counts(frame: pd.DataFrame, column: str) -> tuple[list[str], dict[str, str]]:
-    counts = frames.counts(frame, column)
+def _labelled_counts(version: store.VersionInfo, column: str) -> tuple[list[str], dict[str, str]]:
+    counts = _counts(version.dataset_id, version.version, column)
     return list(counts.index), {name: f"{name} ({n:,})" for name, n in counts.items()}
 
 
-def _multiselect(label: str, frame: pd.DataFrame, column: str, name: str) -> tuple[str, ...]:
-    options, labels = _labelled_counts(frame, column)
+def _multiselect(label: str, version: store.VersionInfo, column: str, name: str) -> tuple[str, ...]:
+    options, labels = _labelled_counts(version, column)
     key = _key(name)
     st.session_state[key] = [v for v in st.session_state.get(key, []) if v in labels]
     chosen = st.sidebar.multiselect(
@@ -183,11 +218,11 @@ def _time_input(label: str, name: str, placeholder: str) -> str | None:
     return text or None
 
 
-def _filters(frame: pd.DataFrame, version: store.VersionInfo) -> views.View:
+def _filters(version: store.VersionInfo) -> views.View:
     st.sidebar.markdown("### Filters")
-    actors = _multiselect("Actors", frame, s.ACTOR, "actors")
-    groups = _multiselect("Actor groups", frame, s.ACTOR_GROUP, "groups")
-    types = _multiselect("Event types", frame, s.EVENT_TYPE, "types")
+    actors = _multiselect("Actors", version, s.ACTOR, "actors")
+    groups = _multiselect("Actor groups", version, s.ACTOR_GROUP, "groups")
+    types = _multiselect("Event types", version, s.EVENT_TYPE, "types")
     start = _time_input("From", "start", "2024-03-22 or 2024-03-22T17:30")
     end = _time_input("To (inclusive)", "end", "2024-03-23")
     query = st.sidebar.text_input(
@@ -270,7 +305,7 @@ def _plain(text: object) -> str:
     return value
 
 
-def _timeline_tab(frame: pd.DataFrame, shown: pd.DataFrame, current: views.View, anchor: str | None) -> None:
+def _timeline_tab(shown: pd.DataFrame, current: views.View, anchor: _Anchor) -> None:
     left, right = st.columns(2)
     left.radio(
         "Lanes",
@@ -288,7 +323,7 @@ def _timeline_tab(frame: pd.DataFrame, shown: pd.DataFrame, current: views.View,
         format_func=AXIS_LABELS.get,
         persist_state="session",
     )
-    origin = reactions.anchor_of(frame, anchor)
+    origin = anchor.origin
     relative = current.axis != "time" and origin is not None
     if current.axis != "time" and origin is None:
         st.info("Time since the anchor needs an anchor event: pick one from an event's details.")
@@ -297,11 +332,11 @@ def _timeline_tab(frame: pd.DataFrame, shown: pd.DataFrame, current: views.View,
         frame=shown,
         tz=current.tz,
         lane="actor" if current.lanes == "actor" else "actor_group",
-        anchor_id=anchor,
-        focus_us=None if windowed or current.axis == "log" else reactions.focus_window(frame, anchor),
+        anchor_id=anchor.event_id,
+        focus_us=None if windowed or current.axis == "log" else reactions.focus_window(origin),
         relative_to_us=origin.start_us if relative else None,
         log=relative and current.axis == "log",
-        anchor_frame=frame,
+        anchor_frame=anchor.rows,
     )
     if fig.layout.meta and fig.layout.meta.get("mode") == "aggregated":
         st.info(
@@ -335,13 +370,13 @@ def _figure_download(fig: go.Figure, name: str, current: views.View) -> None:
     )
 
 
-def _anchor_caption(origin: reactions.Anchor | None, frame: pd.DataFrame, tz: str) -> None:
+def _anchor_caption(anchor: _Anchor, tz: str) -> None:
+    origin = anchor.origin
     if origin is None:
         st.info("No anchor event: this dataset has no attack. Make any event the anchor from its details.")
         return
-    rows = frame[frame[s.EVENT_ID] == origin.event_id]
     st.caption(
-        f"Time zero (anchor): {_plain(origin.title)} · {display.stated_times(rows, tz).iloc[0]} · "
+        f"Time zero (anchor): {_plain(origin.title)} · {display.stated_times(anchor.rows, tz).iloc[0]} · "
         f"event id `{origin.event_id}`"
     )
 
@@ -350,9 +385,11 @@ def _set_log_scale() -> None:
     st.session_state.axis = "log" if st.session_state.log_scale else "relative"
 
 
-def _reactions_tab(frame: pd.DataFrame, shown: pd.DataFrame, current: views.View, anchor: str | None) -> None:
-    origin = reactions.anchor_of(frame, anchor)
-    _anchor_caption(origin, frame, current.tz)
+def _reactions_tab(
+    shown: pd.DataFrame, current: views.View, anchor: _Anchor, version: store.VersionInfo
+) -> None:
+    origin = anchor.origin
+    _anchor_caption(anchor, current.tz)
     if origin is None:
         return
     left, middle, right = st.columns([2, 3, 2])
@@ -364,7 +401,7 @@ def _reactions_tab(frame: pd.DataFrame, shown: pd.DataFrame, current: views.View
         format_func={"actor": "actor", "group": "actor group", "type": "actor type"}.get,
         persist_state="session",
     )
-    types = sorted(frames.counts(frame, s.EVENT_TYPE).index)
+    types = sorted(_counts(version.dataset_id, version.version, s.EVENT_TYPE).index)
     middle.multiselect(
         "Event types that count as a reaction",
         types,
@@ -392,13 +429,9 @@ def _reactions_tab(frame: pd.DataFrame, shown: pd.DataFrame, current: views.View
     _figure_download(fig, "reactions", current)
 
 
-def _casualties_tab(
-    frame: pd.DataFrame, shown: pd.DataFrame, current: views.View, anchor: str | None
-) -> None:
+def _casualties_tab(shown: pd.DataFrame, current: views.View, anchor: _Anchor) -> None:
     reports = casualties.toll_reports(shown)
-    fig = aftermath_figures.toll_figure(
-        reports=reports, tz=current.tz, anchor=reactions.anchor_of(frame, anchor)
-    )
+    fig = aftermath_figures.toll_figure(reports=reports, tz=current.tz, anchor=anchor.origin)
     st.plotly_chart(fig, width="stretch", key="toll_chart")
     if len(reports):
         rows = shown.set_index(s.EVENT_ID).loc[reports[s.EVENT_ID]].reset_index()
@@ -422,7 +455,7 @@ def _casualties_tab(
 
 
 def _table_tab(shown: pd.DataFrame, current: views.View, version: store.VersionInfo) -> None:
-    listed = shown.head(TABLE_ROWS_SHOWN)
+    listed = frames.ordered(shown, TABLE_ROWS_SHOWN)
     table = pd.DataFrame(
         {
             # Sortable start (wall clock in the display zone) beside the honest wording of the time.
@@ -456,13 +489,13 @@ def _table_tab(shown: pd.DataFrame, current: views.View, version: store.VersionI
     left, right = st.columns(2)
     left.download_button(
         "Download CSV",
-        lambda: store.csv_bytes(frames.to_table(shown)),
+        lambda: store.csv_bytes(frames.to_table(frames.ordered(shown))),
         file_name=f"{stem}.csv",
         mime="text/csv",
     )
     right.download_button(
         "Download Parquet",
-        lambda: store.parquet_bytes(frames.to_table(shown)),
+        lambda: store.parquet_bytes(frames.to_table(frames.ordered(shown))),
         file_name=f"{stem}.parquet",
         mime="application/vnd.apache.parquet",
     )
@@ -602,7 +635,7 @@ def main() -> None:
     version = _choose_dataset(datasets)
     frame = _frame(version.dataset_id, version.version)
     _seed_filters(frame)
-    current = _filters(frame, version)
+    current = _filters(version)
     link = _sync_url(current)
 
     st.title("Event Timeline")
@@ -616,10 +649,13 @@ def main() -> None:
         _import_panel(upload)
         st.divider()
 
-    shown = views.apply(frame, current)
-    anchor = current.anchor or _default_anchor(
+    search = _search_text(version.dataset_id, version.version) if current.query else None
+    shown = views.apply(frame, current, search)
+    anchor_id = current.anchor or _default_anchor(
         version.dataset_id, version.version, version.meta.get("anchor")
     )
+    rows = _anchor_rows(version.dataset_id, version.version, anchor_id)
+    anchor = _Anchor(anchor_id, rows, reactions.anchor_of(rows, anchor_id))
     head, share = st.columns([5, 1])
     head.markdown(
         f"**Showing {len(shown):,} of {len(frame):,} events** · times in {display.zone_label(current.tz)} · "
@@ -635,11 +671,11 @@ def main() -> None:
             continue
         with tab:
             if name == "timeline":
-                _timeline_tab(frame, shown, current, anchor)
+                _timeline_tab(shown, current, anchor)
             elif name == "reactions":
-                _reactions_tab(frame, shown, current, anchor)
+                _reactions_tab(shown, current, anchor, version)
             elif name == "casualties":
-                _casualties_tab(frame, shown, current, anchor)
+                _casualties_tab(shown, current, anchor)
             elif name == "table":
                 _table_tab(shown, current, version)
             else:

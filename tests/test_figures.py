@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -378,3 +380,28 @@ def test_many_point_events_use_webgl_markers() -> None:
     )
     fig = figures.timeline_figure(frame=frames.prepare(full))
     assert {t.type for t in fig.data if t.name == "statement"} == {"scattergl"}
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"tz": MOSCOW, "lane": "actor_group", "title": "A <b>title</b>"},
+        {"focus_us": (1_711_000_000_000_000, 1_712_000_000_000_000)},
+        {"relative_to_us": 1_711_130_000_000_000},
+        {"relative_to_us": 1_711_130_000_000_000, "log": True},
+        {"max_events": 10},
+    ],
+    ids=["events", "groups-titled", "focused", "relative", "log", "aggregated"],
+)
+def test_figures_pass_plotlys_validation(bundled, options):
+    """The builders skip Plotly's validation for speed; every kind of figure they make must pass it."""
+    fig = figures.timeline_figure(frame=bundled, anchor_id=bundled[s.EVENT_ID].iloc[0], **options)
+    validated = go.Figure(fig.to_dict())
+    assert len(validated.data) == len(fig.data)
+    assert json.loads(pio.to_json(validated)) == json.loads(pio.to_json(fig))
+
+
+def test_many_events_figure_passes_plotlys_validation():
+    fig = figures.timeline_figure(frame=_generated(3_000, actors=20))
+    assert any(trace.type == "scattergl" for trace in go.Figure(fig.to_dict()).data)

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from timeline import frame, schema, store
 from timeline.bundled import DATASET_ID
 from timeline.errors import UsageError
-from timeline.frame import SEARCH, START_US, STOP_US
+from timeline.frame import START_US, STOP_US
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -114,7 +114,6 @@ def test_derived_interval(
         (schema.EXTRA, "str"),
         (START_US, "int64"),
         (STOP_US, "int64"),
-        (SEARCH, "str"),
     ],
 )
 def test_column_dtypes(bundled_frame: pd.DataFrame, column: str, dtype: str) -> None:
@@ -168,7 +167,7 @@ def test_nulls_survive(bundled_frame: pd.DataFrame) -> None:
 )
 def test_search_is_casefolded_text_of_the_searched_columns(row: dict, expected: str) -> None:
     """search is title, description, actor, target, source name and URL, newline-joined and casefolded."""
-    assert frame.prepare(_events(row))[SEARCH].tolist() == [expected]
+    assert frame.search_text(frame.prepare(_events(row))).to_pylist() == [expected]
 
 
 def _search_reference(record: dict) -> str:
@@ -181,7 +180,9 @@ def test_search_equals_python_casefold(texts: list[tuple[str, str]]) -> None:
     """For any text (any script, ß, final sigma, ligatures, Cherokee...) search is exactly str.casefold."""
     events = _events(*({schema.TITLE: title, schema.ACTOR: actor} for title, actor in texts))
     prepared = frame.prepare(events)
-    assert prepared[SEARCH].tolist() == [_search_reference(record) for record in events.to_pylist()]
+    assert frame.search_text(prepared).to_pylist() == [
+        _search_reference(record) for record in events.to_pylist()
+    ]
 
 
 def test_no_character_above_the_cased_limit_changes_case() -> None:
@@ -191,28 +192,51 @@ def test_no_character_above_the_cased_limit_changes_case() -> None:
     assert pc.utf8_lower(pa.array([rest]))[0].as_py() == rest
 
 
-def test_rows_sorted_by_start_then_event_id() -> None:
-    """Rows come out ordered by start_us, ties by event_id, with a fresh RangeIndex."""
+def test_rows_keep_the_stored_order_and_ordered_sorts_by_start_then_event_id() -> None:
+    """prepare keeps the stored order (fresh RangeIndex); ordered sorts by start_us, ties by event_id."""
     events = _events(
         {schema.EVENT_ID: "b", schema.TIMESTAMP: "2024-03-22T10:00Z"},
         {schema.EVENT_ID: "c", schema.TIMESTAMP: "2024-03-21T10:00Z"},
         {schema.EVENT_ID: "a", schema.TIMESTAMP: "2024-03-22T10:00Z"},
         {schema.EVENT_ID: "Z", schema.TIMESTAMP: "2024-03-22T10:00Z"},
+        {schema.EVENT_ID: "d", schema.TIMESTAMP: "2024-03-22", schema.TIME_PRECISION: "day"},
     )
     prepared = frame.prepare(events)
-    assert prepared[schema.EVENT_ID].tolist() == ["c", "Z", "a", "b"]
-    assert isinstance(prepared.index, pd.RangeIndex)
-    assert prepared.index.tolist() == [0, 1, 2, 3]
+    assert prepared[schema.EVENT_ID].tolist() == ["b", "c", "a", "Z", "d"]
+    assert prepared.index.tolist() == [0, 1, 2, 3, 4]
+    assert frame.ordered(prepared)[schema.EVENT_ID].tolist() == ["c", "d", "Z", "a", "b"]
+    assert frame.ordered(prepared, 3)[schema.EVENT_ID].tolist() == ["c", "d", "Z"]
+    assert frame.ordered(prepared, 10)[schema.EVENT_ID].tolist() == ["c", "d", "Z", "a", "b"]
+    assert frame.ordered(prepared.iloc[:0], 3).empty
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 5), st.text("ab", max_size=3)),
+        min_size=1,
+        max_size=30,
+        unique_by=lambda t: t[1],
+    ),
+    st.integers(1, 40),
+)
+def test_ordered_head_is_the_head_of_the_full_order(keys: list[tuple[int, str]], limit: int) -> None:
+    """The first `limit` rows of ordered equal the head of the whole sort, ties at the cut included."""
+    events = _events(
+        *({schema.EVENT_ID: f"id-{name}", schema.TIMESTAMP: f"2024-03-2{day}T10:00Z"} for day, name in keys)
+    )
+    prepared = frame.prepare(events)
+    expected = sorted((int(row[START_US]), row[schema.EVENT_ID]) for _, row in prepared.iterrows())[:limit]
+    head = frame.ordered(prepared, limit)
+    assert list(zip(head[START_US], head[schema.EVENT_ID], strict=True)) == expected
 
 
 def test_bundled_dataset_prepares(bundled_frame: pd.DataFrame) -> None:
-    """The bundled dataset gives 101 rows, sorted, with unique ids and stop after start everywhere."""
+    """The bundled dataset gives 101 rows with unique ids and stop after start everywhere."""
     assert len(bundled_frame) == 101
     assert bundled_frame[schema.EVENT_ID].is_unique
     assert (bundled_frame[STOP_US] > bundled_frame[START_US]).all()
-    keys = list(zip(bundled_frame[START_US], bundled_frame[schema.EVENT_ID], strict=True))
-    assert keys == sorted(keys)
-    assert bundled_frame[SEARCH].str.contains("sikorski", regex=False).sum() == 1
+    assert pc.sum(pc.match_substring(frame.search_text(bundled_frame), "sikorski")).as_py() == 1
 
 
 def test_empty_table_prepares() -> None:
@@ -294,6 +318,7 @@ def test_generated_events_match_a_row_by_row_reference() -> None:
         )
         for row in rows
     )
+    prepared = frame.ordered(prepared)
     assert (
         list(zip(prepared[START_US], prepared[schema.EVENT_ID], prepared[STOP_US], strict=True)) == expected
     )

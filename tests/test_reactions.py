@@ -363,6 +363,6 @@ def test_bundled_reacted_curve_only_rises(bundled: pd.DataFrame) -> None:
 def test_bundled_default_anchor_is_the_declared_one(bundled: pd.DataFrame) -> None:
     """The declared anchor opens the reactions view; focus_window still spans it (existing behaviour)."""
     assert reactions.default_anchor(bundled, BUNDLED_ANCHOR) == BUNDLED_ANCHOR
-    lo, hi = reactions.focus_window(bundled, BUNDLED_ANCHOR)
+    lo, hi = reactions.focus_window(reactions.anchor_of(bundled, BUNDLED_ANCHOR))
     start = reactions.anchor_of(bundled, BUNDLED_ANCHOR).start_us
     assert (start - lo, hi - start) == (reactions.FOCUS_BEFORE_US, reactions.FOCUS_AFTER_US)

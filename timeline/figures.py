@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
-from plotly.subplots import make_subplots
 
 from timeline import display
 from timeline import schema as s
@@ -187,18 +187,19 @@ def timeline_figure(
     chosen = _choose_bin(int(placed.local_stop.max() - placed.local_start.min()))
     bins = _Binned(placed.local_start, placed.local_stop, chosen)
     lane_rank, lane_names = _lanes(frame, lane)
-    anchor = _anchor_place(anchor_id, [frame] if anchor_frame is None else [frame, anchor_frame], tz, placed)
+    anchor = _anchor_place(anchor_id, [frame] if anchor_frame is None else [anchor_frame, frame], tz, placed)
     common = {"events": len(frame), "bin": chosen.name, "tz": tz}
     if len(frame) <= max_events:
         # Hover text is what makes single events heavy: shorten it, then aggregate, to stay under the budget.
         names = [display.label_text(name) for name in lane_names]
         for headline_chars, name_chars in _HOVER_TEXT_CAPS:
-            fig = _base_figure(_height(height_per_lane, len(names)), title, placed)
-            _add_count_strip(fig, bins, placed)
-            _add_events(fig, frame, tz, lane_rank, names, placed, (headline_chars, name_chars))
-            _finish(fig, names, {"mode": "events", **common, "lanes": len(names)}, anchor, placed)
-            _focus(fig, focus_us, tz, placed)
-            if len(pio.to_json(fig, validate=False)) <= MAX_FIGURE_BYTES:
+            spec = _base_figure(_height(height_per_lane, len(names)), title, placed)
+            _add_count_strip(spec, bins, placed)
+            _add_events(spec, frame, tz, lane_rank, names, placed, (headline_chars, name_chars))
+            _finish(spec, names, {"mode": "events", **common, "lanes": len(names)}, anchor, placed)
+            _focus(spec, focus_us, tz, placed)
+            fig = spec.figure()
+            if _surely_small(spec, len(frame)) or len(pio.to_json(fig, validate=False)) <= MAX_FIGURE_BYTES:
                 return fig
         reason = "carry too much text to send one by one"
     else:
@@ -213,15 +214,15 @@ def timeline_figure(
         f"{len(frame):,} events {reason}: counts per lane and {chosen.name}. "
         "Narrow the filters to see single events."
     )
-    fig = _base_figure(_height(height_per_lane, len(names)), title, placed, message)
-    _add_count_strip(fig, bins, placed)
-    _add_heatmap(fig, bins, lane_rank, names, placed)
-    _finish(fig, names, {"mode": "aggregated", **common, "lanes": len(names)}, anchor, placed)
-    _focus(fig, focus_us, tz, placed)
-    return fig
+    spec = _base_figure(_height(height_per_lane, len(names)), title, placed, message)
+    _add_count_strip(spec, bins, placed)
+    _add_heatmap(spec, bins, lane_rank, names, placed)
+    _finish(spec, names, {"mode": "aggregated", **common, "lanes": len(names)}, anchor, placed)
+    _focus(spec, focus_us, tz, placed)
+    return spec.figure()
 
 
-def _focus(fig: go.Figure, focus_us: tuple[int, int] | None, tz: str, placed: _Placed) -> None:
+def _focus(spec: _Spec, focus_us: tuple[int, int] | None, tz: str, placed: _Placed) -> None:
     """Open on the focus window, with buttons to move between it and the whole time span."""
     if focus_us is None:
         return
@@ -232,8 +233,8 @@ def _focus(fig: go.Figure, focus_us: tuple[int, int] | None, tz: str, placed: _P
         lo, hi = placed.position(window)
         if placed.log:
             lo, hi = np.log10([max(lo, _LOG_FLOOR_HOURS), hi])
-    fig.update_xaxes(range=[lo, hi], row=2, col=1)
-    fig.update_layout(
+    spec.layout["xaxis2"]["range"] = [lo, hi]
+    spec.layout.update(
         uirevision=f"timeline {lo} {hi}",
         updatemenus=[
             {
@@ -298,14 +299,12 @@ def _height(height_per_lane: int, lanes: int) -> int:
     return max(450, 120 + height_per_lane * lanes)
 
 
-def _finish(
-    fig: go.Figure, names: list[str], meta: dict, anchor: _AnchorPlace | None, placed: _Placed
-) -> None:
-    fig.update_layout(meta=meta)
+def _finish(spec: _Spec, names: list[str], meta: dict, anchor: _AnchorPlace | None, placed: _Placed) -> None:
+    spec.layout["meta"] = meta
     # Plotly draws the first category at the bottom: reversed, the earliest lane is on top.
-    fig.update_yaxes(categoryorder="array", categoryarray=names[::-1], row=2, col=1)
+    spec.layout["yaxis2"].update(categoryorder="array", categoryarray=names[::-1])
     if anchor is not None:
-        _add_anchor(fig, anchor, placed)
+        _add_anchor(spec, anchor, placed)
 
 
 def _check_lane(lane: str) -> None:
@@ -413,7 +412,33 @@ def _zone_title(tz: str, lo_us: int, hi_us: int) -> str:
     return f"Time in {tz} ({named}: the offset changes in this span)"
 
 
-def _base_figure(height: int, title: str | None, placed: _Placed, message: str | None = None) -> go.Figure:
+@dataclass
+class _Spec:
+    """A timeline figure being built: its traces and layout as plain dicts, made a go.Figure once."""
+
+    layout: dict
+    traces: list[dict] = field(default_factory=list)
+    text_chars: int = 0  # characters of hover text, to skip measuring the JSON of figures far below budget
+
+    def figure(self) -> go.Figure:
+        # Plotly validates every property it is given, which costs tens of milliseconds per rerun for a
+        # timeline; what these builders make is validated once per kind of figure in tests/test_figures.py.
+        return go.Figure(data=self.traces, layout=self.layout, _validate=False)
+
+
+@functools.cache
+def _template() -> dict:
+    """Plotly's plotly_white template as plain data: an unvalidated figure does not resolve template names."""
+    return pio.templates["plotly_white"].to_plotly_json()
+
+
+def _surely_small(spec: _Spec, events: int) -> bool:
+    """Whether the figure's JSON is bound to fit the budget: 6 bytes per hover text character (a \\uXXXX
+    escape at worst), 200 per event for its coordinates and keys, 50 kB for the layout."""
+    return 6 * spec.text_chars + 200 * events + 50_000 <= MAX_FIGURE_BYTES
+
+
+def _base_figure(height: int, title: str | None, placed: _Placed, message: str | None = None) -> _Spec:
     """Two rows sharing a date x axis: the count strip on top, the lanes below."""
     heading = display.label_text(title) if title else ""
     if message:
@@ -425,30 +450,42 @@ def _base_figure(height: int, title: str | None, placed: _Placed, message: str |
     top = _MARGIN_TOP + (40 if heading else 0)
     plot_px = max(height - top - _MARGIN_BOTTOM, 2 * _STRIP_PX)
     strip = min(0.3, _STRIP_PX / plot_px)
-    fig = make_subplots(
-        rows=2, cols=1, shared_xaxes=True, row_heights=[strip, 1 - strip], vertical_spacing=12 / plot_px
-    )
-    fig.update_layout(
-        height=height,
-        margin={"t": top, "b": _MARGIN_BOTTOM, "l": 10, "r": 10},
-        barmode="overlay",
-        dragmode="zoom",
-        hovermode="closest",
-        hoverlabel={"align": "left"},
-        legend={"title": {"text": "Event type"}, "tracegroupgap": 0},
-        uirevision="timeline",
-        template="plotly_white",
-        title={"text": heading, "x": 0, "xanchor": "left"} if heading else None,
-    )
-    fig.update_xaxes(type=placed.axis_type, row=1, col=1)
-    fig.update_xaxes(type=placed.axis_type, title={"text": display.label_text(placed.x_title)}, row=2, col=1)
+    usable = 1 - 12 / plot_px  # 12 px between the strip and the lanes
+    x_title = {"text": display.label_text(placed.x_title)}
+    axis: dict = {"type": placed.axis_type}
     if placed.log:
-        fig.update_xaxes(tickvals=list(_LOG_TICKS), ticktext=[f"T+{t}" for t in _LOG_TICKS.values()])
+        axis.update(tickvals=list(_LOG_TICKS), ticktext=[f"T+{t}" for t in _LOG_TICKS.values()])
     elif placed.origin is not None:
-        fig.update_xaxes(zeroline=True, zerolinecolor="#D55E00", ticksuffix=" h")
-    fig.update_yaxes(title={"text": "events"}, rangemode="tozero", fixedrange=True, row=1, col=1)
-    fig.update_yaxes(type="category", automargin=True, row=2, col=1)
-    return fig
+        axis.update(zeroline=True, zerolinecolor="#D55E00", ticksuffix=" h")
+    layout = {
+        "height": height,
+        "margin": {"t": top, "b": _MARGIN_BOTTOM, "l": 10, "r": 10},
+        "barmode": "overlay",
+        "dragmode": "zoom",
+        "hovermode": "closest",
+        "hoverlabel": {"align": "left"},
+        "legend": {"title": {"text": "Event type"}, "tracegroupgap": 0},
+        "uirevision": "timeline",
+        "template": _template(),
+        "title": {"text": heading, "x": 0, "xanchor": "left"} if heading else None,
+        # The strip (x, y) on top shares the lanes' (x2, y2) time axis.
+        "xaxis": {**axis, "anchor": "y", "domain": [0.0, 1.0], "matches": "x2", "showticklabels": False},
+        "yaxis": {
+            "anchor": "x",
+            "domain": [1 - strip * usable, 1.0],
+            "title": {"text": "events"},
+            "rangemode": "tozero",
+            "fixedrange": True,
+        },
+        "xaxis2": {**axis, "anchor": "y2", "domain": [0.0, 1.0], "title": x_title},
+        "yaxis2": {
+            "anchor": "x2",
+            "domain": [0.0, (1 - strip) * usable],
+            "type": "category",
+            "automargin": True,
+        },
+    }
+    return _Spec(layout)
 
 
 def _empty_figure(tz: str, title: str | None) -> go.Figure:
@@ -472,13 +509,13 @@ def _empty_figure(tz: str, title: str | None) -> go.Figure:
     return fig
 
 
-def _add_count_strip(fig: go.Figure, bins: _Binned, placed: _Placed) -> None:
+def _add_count_strip(spec: _Spec, bins: _Binned, placed: _Placed) -> None:
     """Bars of events per bin; events whose interval crosses a bin edge are stacked on top, hatched."""
     inside = bins.counts(~bins.spread)
     spread = bins.counts(bins.spread)
     top = max(int((inside + spread).max()), 1)
     step = next(k * 10**e for e in range(12) for k in (1, 2, 5) if k * 10**e * 3 >= top)
-    fig.update_yaxes(tick0=0, dtick=step, tickformat=",d", row=1, col=1)  # whole events, about 3 ticks
+    spec.layout["yaxis"].update(tick0=0, dtick=step, tickformat=",d")  # whole events, about 3 ticks
     widths = placed.length(bins.edges[:-1], bins.edges[1:])
     starts = placed.position(bins.edges[:-1])
     name = bins.bin.name
@@ -495,55 +532,57 @@ def _add_count_strip(fig: go.Figure, bins: _Binned, placed: _Placed) -> None:
         keep = counts > 0
         if not keep.any():
             continue
-        fig.add_trace(
-            go.Bar(
-                x=starts[keep],
-                y=counts[keep],
-                base=None if base is None else base[keep],
-                width=widths[keep],
-                offset=0,
-                name=label,
-                marker={"color": color, "line": {"width": 0}, "pattern": {"shape": pattern}},
-                showlegend=False,
-                hovertemplate=(
+        spec.traces.append(
+            {
+                "type": "bar",
+                "xaxis": "x",
+                "yaxis": "y",
+                "x": starts[keep],
+                "y": counts[keep],
+                "base": None if base is None else base[keep],
+                "width": widths[keep],
+                "offset": 0,
+                "name": label,
+                "marker": {"color": color, "line": {"width": 0}, "pattern": {"shape": pattern}},
+                "showlegend": False,
+                "hovertemplate": (
                     f"{placed.bin_hover(bins.bin, 'from')}<br>%{{y:,}} "
                     f"{display.label_text(label)}<extra></extra>"
                 ),
-            ),
-            row=1,
-            col=1,
+            }
         )
 
 
 def _add_heatmap(
-    fig: go.Figure, bins: _Binned, lane_rank: np.ndarray, names: list[str], placed: _Placed
+    spec: _Spec, bins: _Binned, lane_rank: np.ndarray, names: list[str], placed: _Placed
 ) -> None:
     """Counts per lane and bin, computed with one bincount; empty cells stay blank."""
     cells = lane_rank * bins.count + bins.of_event
     counts = np.bincount(cells, minlength=len(names) * bins.count).reshape(len(names), bins.count)
     z = counts.astype(np.float32)
     z[counts == 0] = np.nan
-    lanes_share = fig.layout.yaxis2.domain[1]
-    fig.add_trace(
-        go.Heatmap(
-            z=z,
-            x=placed.position(bins.edges),
-            y=names,
+    lanes_share = spec.layout["yaxis2"]["domain"][1]
+    spec.traces.append(
+        {
+            "type": "heatmap",
+            "xaxis": "x2",
+            "yaxis": "y2",
+            "z": z,
+            "x": placed.position(bins.edges),
+            "y": names,
             # One light-to-dark blue: readable with any colour vision, and a single event is never white.
-            colorscale=[[0.0, "#9ECAE1"], [1.0, "#08306B"]],
-            zmin=1,
-            zmax=max(int(counts.max()), 2),
-            colorbar={"title": {"text": "events"}, "len": lanes_share, "y": 0, "yanchor": "bottom"},
+            "colorscale": [[0.0, "#9ECAE1"], [1.0, "#08306B"]],
+            "zmin": 1,
+            "zmax": max(int(counts.max()), 2),
+            "colorbar": {"title": {"text": "events"}, "len": lanes_share, "y": 0, "yanchor": "bottom"},
             # Plotly gives a cell's middle as its x.
-            hovertemplate=(
+            "hovertemplate": (
                 f"%{{y}}<br>{placed.bin_hover(bins.bin, 'around')}<br>%{{z:,}} events<extra></extra>"
             ),
-            hoverongaps=False,
-        ),
-        row=2,
-        col=1,
+            "hoverongaps": False,
+        }
     )
-    fig.update_layout(showlegend=False)
+    spec.layout["showlegend"] = False
 
 
 def _escaped(values: pd.Series, limit: int | None = None) -> np.ndarray:
@@ -562,7 +601,7 @@ def _headlines(frame: pd.DataFrame) -> pd.Series:
 
 
 def _add_events(
-    fig: go.Figure,
+    spec: _Spec,
     frame: pd.DataFrame,
     tz: str,
     lane_rank: np.ndarray,
@@ -597,8 +636,8 @@ def _add_events(
     colors = type_colors([*categories, *np.unique(types)])
     # WebGL pays off for many markers; below that, SVG draws faster, above all without a GPU (measured
     # in headless Chromium: a tall WebGL canvas of ~1,000 markers took seconds in software rendering).
-    marker_trace = go.Scattergl if int(point.sum()) > _WEBGL_FROM else go.Scatter
-    traces = []
+    marker_trace = "scattergl" if int(point.sum()) > _WEBGL_FROM else "scatter"
+    spec.text_chars += sum(len(text) for text in customdata.ravel())
     for kind, color in colors.items():
         of_type = types == kind
         if not of_type.any():
@@ -607,41 +646,46 @@ def _add_events(
         markers = of_type & point
         bars = of_type & ~point
         if markers.any():
-            traces.append(
-                marker_trace(
-                    x=starts[markers],
-                    y=lanes[markers],
-                    mode="markers",
-                    name=label,
-                    legendgroup=label,
-                    marker={"color": color, "size": 9, "line": {"width": 0.6, "color": "#333333"}},
-                    customdata=customdata[markers],
-                    hovertemplate=_HOVER,
-                )
+            spec.traces.append(
+                {
+                    "type": marker_trace,
+                    "xaxis": "x2",
+                    "yaxis": "y2",
+                    "x": starts[markers],
+                    "y": lanes[markers],
+                    "mode": "markers",
+                    "name": label,
+                    "legendgroup": label,
+                    "marker": {"color": color, "size": 9, "line": {"width": 0.6, "color": "#333333"}},
+                    "customdata": customdata[markers],
+                    "hovertemplate": _HOVER,
+                }
             )
         if bars.any():
-            traces.append(
-                go.Bar(
-                    orientation="h",
-                    base=starts[bars],
-                    x=durations[bars],
-                    y=lanes[bars],
-                    width=0.6,
-                    name=label,
-                    legendgroup=label,
-                    showlegend=not markers.any(),
-                    opacity=_INTERVAL_OPACITY,
-                    marker={
+            spec.traces.append(
+                {
+                    "type": "bar",
+                    "xaxis": "x2",
+                    "yaxis": "y2",
+                    "orientation": "h",
+                    "base": starts[bars],
+                    "x": durations[bars],
+                    "y": lanes[bars],
+                    "width": 0.6,
+                    "name": label,
+                    "legendgroup": label,
+                    "showlegend": not markers.any(),
+                    "opacity": _INTERVAL_OPACITY,
+                    "marker": {
                         "color": color,
                         "line": {"width": 1, "color": color},
                         # Hatched: the time is only known to lie somewhere in this interval.
                         "pattern": {"shape": np.where(has_end[bars], "", "/").tolist(), "solidity": 0.4},
                     },
-                    customdata=customdata[bars],
-                    hovertemplate=_HOVER,
-                )
+                    "customdata": customdata[bars],
+                    "hovertemplate": _HOVER,
+                }
             )
-    fig.add_traces(traces, rows=[2] * len(traces), cols=[1] * len(traces))
 
 
 @dataclass(frozen=True)
@@ -668,7 +712,7 @@ def _anchor_place(
     return None
 
 
-def _add_anchor(fig: go.Figure, anchor: _AnchorPlace, placed: _Placed) -> None:
+def _add_anchor(spec: _Spec, anchor: _AnchorPlace, placed: _Placed) -> None:
     """A vertical line through both rows at the anchor's start; its interval shaded when it is coarse."""
     if placed.log:
         return  # the whole axis is time since the anchor, and T+0 lies outside a log axis
@@ -676,40 +720,47 @@ def _add_anchor(fig: go.Figure, anchor: _AnchorPlace, placed: _Placed) -> None:
     start, stop = placed.position(np.array([anchor.start, anchor.stop], dtype=np.int64))
     name = row[s.TITLE] if pd.notna(row[s.TITLE]) and str(row[s.TITLE]).strip() else row[s.EVENT_TYPE]
     name = str(name) if len(str(name)) <= 80 else str(name)[:79] + "…"
+    shapes = spec.layout.setdefault("shapes", [])
     if str(row[s.TIME_PRECISION]) not in (s.PRECISIONS[SECOND], s.PRECISIONS[MINUTE]) or pd.notna(row[s.END]):
-        fig.add_shape(
-            type="rect",
-            xref="x2",
-            yref="paper",
-            x0=start,
-            x1=stop,
-            y0=0,
-            y1=1,
-            fillcolor="#D55E00",
-            opacity=0.08,
-            line={"width": 0},
-            layer="below",
-            name="anchor interval",
+        shapes.append(
+            {
+                "type": "rect",
+                "xref": "x2",
+                "yref": "paper",
+                "x0": start,
+                "x1": stop,
+                "y0": 0,
+                "y1": 1,
+                "fillcolor": "#D55E00",
+                "opacity": 0.08,
+                "line": {"width": 0},
+                "layer": "below",
+                "name": "anchor interval",
+            }
         )
-    fig.add_shape(
-        type="line",
-        xref="x2",
-        yref="paper",
-        x0=start,
-        x1=start,
-        y0=0,
-        y1=1,
-        line={"color": "#D55E00", "width": 1.5, "dash": "dash"},
-        name="anchor",
+    shapes.append(
+        {
+            "type": "line",
+            "xref": "x2",
+            "yref": "paper",
+            "x0": start,
+            "x1": start,
+            "y0": 0,
+            "y1": 1,
+            "line": {"color": "#D55E00", "width": 1.5, "dash": "dash"},
+            "name": "anchor",
+        }
     )
-    fig.add_annotation(
-        text="anchor: " + display.label_text(name),
-        xref="x2",
-        yref="paper",
-        x=start,
-        y=1,
-        xanchor="left",
-        yanchor="bottom",
-        showarrow=False,
-        font={"color": "#D55E00"},
+    spec.layout.setdefault("annotations", []).append(
+        {
+            "text": "anchor: " + display.label_text(name),
+            "xref": "x2",
+            "yref": "paper",
+            "x": start,
+            "y": 1,
+            "xanchor": "left",
+            "yanchor": "bottom",
+            "showarrow": False,
+            "font": {"color": "#D55E00"},
+        }
     )

@@ -1,4 +1,9 @@
-"""The events of one dataset version as a DataFrame with the derived columns every view needs."""
+"""The events of one dataset version as a DataFrame with the derived columns every view needs.
+
+The frame keeps the stored order (the importer does not sort: sorting a million rows of text costs more
+than the rest of an import); what is shown in order (the table, exports) is ordered with `ordered`.
+The search text is an index built on demand (`search_text`), not a column: most views never search.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +19,7 @@ from timeline.errors import UsageError
 
 START_US = "start_us"
 STOP_US = "stop_us"
-SEARCH = "search"
-DERIVED: tuple[str, ...] = (START_US, STOP_US, SEARCH)
+DERIVED: tuple[str, ...] = (START_US, STOP_US)
 
 CATEGORY_COLUMNS: tuple[str, ...] = (
     schema.TIME_PRECISION,
@@ -40,8 +44,8 @@ _NULLABLE_INTS = {pa.int16(): pd.Int16Dtype(), pa.int32(): pd.Int32Dtype()}
 
 
 def prepare(events: pa.Table) -> pd.DataFrame:
-    """Canonical events as a DataFrame sorted by start then event_id, plus start_us, stop_us and search."""
-    events = _sorted(_canonical(events))
+    """Canonical events as a DataFrame, in stored order, plus start_us and stop_us (the interval of each)."""
+    events = _canonical(events).combine_chunks()
     start = _micros(events[schema.TIMESTAMP])
     precision = _precision_codes(events[schema.TIME_PRECISION])
     offset = pc.fill_null(events[schema.UTC_OFFSET_MINUTES], 0).to_numpy().astype(np.int64)
@@ -62,8 +66,39 @@ def prepare(events: pa.Table) -> pd.DataFrame:
             columns[name] = plain[name]
     columns[START_US] = start
     columns[STOP_US] = stop
-    columns[SEARCH] = _search_text(events).to_pandas()
     return pd.DataFrame(columns, index=pd.RangeIndex(events.num_rows))
+
+
+def ordered(frame: pd.DataFrame, limit: int | None = None) -> pd.DataFrame:
+    """The rows by the start of their interval, then event_id; only the first `limit` when given."""
+    start = frame[START_US].to_numpy()
+    if limit is not None and limit < len(frame):
+        # Only rows starting no later than the limit-th earliest can be among the first `limit`.
+        cut = np.partition(start, limit - 1)[limit - 1]
+        frame = frame[start <= cut]
+        start = frame[START_US].to_numpy()
+    ids = frame[schema.EVENT_ID].to_numpy(dtype=object)
+    order = np.lexsort((ids, start)) if len(frame) > 1 else np.arange(len(frame))
+    return frame.iloc[order[:limit]]
+
+
+def search_text(frame: pd.DataFrame) -> pa.ChunkedArray:
+    """Per row, the searched columns joined by newlines (nulls as empty text) and case-folded."""
+    joined = pc.binary_join_element_wise(
+        *(_arrow_text(frame[name]) for name in SEARCHED_COLUMNS),
+        pa.scalar(SEARCH_SEPARATOR, pa.large_string()),
+        null_handling="replace",
+        null_replacement="",
+    )
+    return pa.chunked_array([_casefold(joined)])
+
+
+def _arrow_text(values: pd.Series) -> pa.Array:
+    """A text or categorical column as an Arrow string array (no copy of Arrow-backed text)."""
+    array = pa.array(values)
+    if pa.types.is_dictionary(array.type):
+        array = array.dictionary_decode()
+    return array.cast(pa.large_string())
 
 
 def counts(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -98,24 +133,6 @@ def _canonical(events: pa.Table) -> pa.Table:
     return events.select(list(schema.COLUMN_NAMES)).cast(schema.ARROW_SCHEMA)
 
 
-def _sorted(events: pa.Table) -> pa.Table:
-    """Events ordered by timestamp then event_id (stored versions usually are already: no copy then)."""
-    if events.num_rows < 2:
-        return events
-    start = _micros(events[schema.TIMESTAMP])
-    ids = events[schema.EVENT_ID]
-    later = start[1:] > start[:-1]
-    if not later.all():
-        tied = start[1:] == start[:-1]
-        ids_ordered = pc.greater_equal(ids.slice(1), ids.slice(0, events.num_rows - 1)).to_numpy()
-        if not (later | (tied & ids_ordered)).all():
-            order = pc.sort_indices(
-                events, sort_keys=[(schema.TIMESTAMP, "ascending"), (schema.EVENT_ID, "ascending")]
-            )
-            events = events.take(order)
-    return events.combine_chunks()
-
-
 def _micros(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return pc.cast(values, pa.int64()).to_numpy()
 
@@ -139,17 +156,6 @@ def _categorical(values: pa.ChunkedArray) -> pd.Categorical:
     return pd.Categorical.from_codes(codes, categories=pd.Index(uniques.to_pylist(), dtype="str"))
 
 
-def _search_text(events: pa.Table) -> pa.Array:
-    """The searched columns joined by newlines (nulls as empty text), case-folded."""
-    joined = pc.binary_join_element_wise(
-        *(events[name] for name in SEARCHED_COLUMNS),
-        SEARCH_SEPARATOR,
-        null_handling="replace",
-        null_replacement="",
-    )
-    return _casefold(joined.combine_chunks() if isinstance(joined, pa.ChunkedArray) else joined)
-
-
 def _casefold(values: pa.Array) -> pa.Array:
     """str.casefold of each value, vectorised: ASCII rows by Arrow's ascii_lower, the others by its
     utf8_lower, and only rows holding a character the two fold differently (ß, ς, ...) by Python."""
@@ -163,7 +169,7 @@ def _casefold(values: pa.Array) -> pa.Array:
     odd = pc.match_substring_regex(text, _differently_folded_pattern()).to_numpy(zero_copy_only=False)
     if odd.any():
         exact = [value.casefold() for value in text.filter(pa.array(odd)).to_pylist()]
-        lowered = pc.replace_with_mask(lowered, pa.array(odd), pa.array(exact, pa.string()))
+        lowered = pc.replace_with_mask(lowered, pa.array(odd), pa.array(exact, values.type))
     return pc.replace_with_mask(folded, pa.array(other), lowered)
 
 

@@ -85,15 +85,11 @@ def default_anchor(frame: pd.DataFrame, declared: str | None = None) -> str | No
     return str(attacks[s.EVENT_ID].iloc[attacks[START_US].to_numpy().argmin()])
 
 
-def focus_window(frame: pd.DataFrame, anchor_id: str | None) -> tuple[int, int] | None:
+def focus_window(anchor: Anchor | None) -> tuple[int, int] | None:
     """From half a day before the anchor to a week after it (UTC microseconds); None without an anchor."""
-    if anchor_id is None:
+    if anchor is None:
         return None
-    rows = frame[frame[s.EVENT_ID] == anchor_id]
-    if rows.empty:
-        return None
-    start = int(rows[START_US].iloc[0])
-    return start - FOCUS_BEFORE_US, start + FOCUS_AFTER_US
+    return anchor.start_us - FOCUS_BEFORE_US, anchor.start_us + FOCUS_AFTER_US
 
 
 def anchor_of(frame: pd.DataFrame, anchor_id: str | None) -> Anchor | None:

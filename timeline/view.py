@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 
 from timeline import bundled, dates, schema, store
 from timeline.errors import TimelineError, UsageError
-from timeline.frame import SEARCH, START_US, STOP_US, counts, fold
+from timeline.frame import START_US, STOP_US, counts, fold, search_text
 
 TABS: tuple[str, ...] = ("timeline", "reactions", "casualties", "table", "dataset")
 LANES: tuple[str, ...] = ("actor", "group")  # timeline lanes: one per actor, or per actor group
@@ -182,11 +182,12 @@ def window(view: View) -> tuple[int | None, int | None]:
     return start, stop
 
 
-def apply(frame: pd.DataFrame, view: View) -> pd.DataFrame:
+def apply(frame: pd.DataFrame, view: View, search: pa.ChunkedArray | None = None) -> pd.DataFrame:
     """The rows of a prepared frame that the view's filters keep, in the frame's order.
 
     Actors, groups and types select by value (empty: all); the window keeps every event whose interval
-    [start_us, stop_us) overlaps it; every word of the query must occur in the search text.
+    [start_us, stop_us) overlaps it; every word of the query must occur in the search text (`search`:
+    frame.search_text of this frame, built here when not given).
     """
     keep = np.ones(len(frame), dtype=bool)
     for field, column in FILTER_COLUMNS.items():
@@ -200,7 +201,7 @@ def apply(frame: pd.DataFrame, view: View) -> pd.DataFrame:
         keep &= frame[START_US].to_numpy() < stop
     words = fold(view.query).split()
     if words:
-        keep = _containing(frame[SEARCH], words, keep)
+        keep = _containing(search_text(frame) if search is None else search, words, keep)
     return _rows(frame, keep)
 
 
@@ -410,9 +411,8 @@ def _is_in(column: pd.Series, selected: Sequence[str]) -> np.ndarray:
     return column.isin(list(selected)).to_numpy(dtype=bool)
 
 
-def _containing(search: pd.Series, words: list[str], keep: np.ndarray) -> np.ndarray:
+def _containing(text: pa.ChunkedArray, words: list[str], keep: np.ndarray) -> np.ndarray:
     """keep, narrowed to the rows whose search text holds every word (searching only kept rows when few)."""
-    text = pa.chunked_array(search)
     rows = np.flatnonzero(keep)
     narrowed = len(rows) < len(keep) * _NARROW_SHARE
     if narrowed:
