@@ -352,7 +352,7 @@ def _timeline_tab(shown: pd.DataFrame, current: views.View, anchor: _Anchor) -> 
         for p in points
     ]
     ids = [i for i in ids if i]
-    if ids:
+    if ids and s.TITLE in shown.columns:  # a selection left over from single events is not one of counts
         _event_details(shown, ids[0], current.tz)
     else:
         st.caption("Click an event to see its full text, its source and every stored field.")
@@ -650,7 +650,8 @@ def main() -> None:
         st.divider()
 
     search = _search_text(version.dataset_id, version.version) if current.query else None
-    shown = views.apply(frame, current, search)
+    kept = views.select(frame, current, search)
+    shown_count = int(kept.sum())
     anchor_id = current.anchor or _default_anchor(
         version.dataset_id, version.version, version.meta.get("anchor")
     )
@@ -658,7 +659,7 @@ def main() -> None:
     anchor = _Anchor(anchor_id, rows, reactions.anchor_of(rows, anchor_id))
     head, share = st.columns([5, 1])
     head.markdown(
-        f"**Showing {len(shown):,} of {len(frame):,} events** · times in {display.zone_label(current.tz)} · "
+        f"**Showing {shown_count:,} of {len(frame):,} events** · times in {display.zone_label(current.tz)} · "
         f"{_plain(views.describe(current))}"
     )
     with share.popover("Copy link", width="stretch"):
@@ -671,13 +672,17 @@ def main() -> None:
             continue
         with tab:
             if name == "timeline":
-                _timeline_tab(shown, current, anchor)
+                # Counts per lane need few columns, and copying a million rows of text is what costs.
+                counted = shown_count > figures.MAX_EVENTS and current.axis != "log"
+                _timeline_tab(
+                    views.rows(frame, kept, figures.AGGREGATED_COLUMNS if counted else None), current, anchor
+                )
             elif name == "reactions":
-                _reactions_tab(shown, current, anchor, version)
+                _reactions_tab(views.rows(frame, kept), current, anchor, version)
             elif name == "casualties":
-                _casualties_tab(shown, current, anchor)
+                _casualties_tab(views.rows(frame, kept), current, anchor)
             elif name == "table":
-                _table_tab(shown, current, version)
+                _table_tab(views.rows(frame, kept), current, version)
             else:
                 _dataset_tab(version)
 

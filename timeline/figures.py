@@ -48,6 +48,9 @@ LANES: tuple[str, ...] = (s.ACTOR, s.ACTOR_GROUP)
 NO_GROUP = "(no group)"
 EMPTY_MESSAGE = "No events match the filters."
 
+MAX_EVENTS = 5000  # above this many events in view, counts per lane and time bin are drawn instead
+# What a figure of counts reads: a caller with more than max_events rows need only copy these columns.
+AGGREGATED_COLUMNS: tuple[str, ...] = (s.EVENT_ID, s.ACTOR, s.ACTOR_GROUP, START_US, STOP_US)
 _MAX_BINS = 200
 _MAX_AGGREGATED_LANES = 1000
 MAX_FIGURE_BYTES = 1_900_000  # the product allows 2 MB per figure; what Streamlit sends is pio.to_json
@@ -140,7 +143,7 @@ def timeline_figure(
     tz: str = "UTC",
     lane: str = "actor",
     anchor_id: str | None = None,
-    max_events: int = 5000,
+    max_events: int = MAX_EVENTS,
     height_per_lane: int = 22,
     title: str | None = None,
     focus_us: tuple[int, int] | None = None,
@@ -154,6 +157,7 @@ def timeline_figure(
     relative_to_us (the anchor's start, UTC microseconds) turns the x axis into hours since it (T+),
     logarithmic with log=True, where events wholly before the anchor cannot be placed and are left out.
     anchor_frame is where to find the anchor when the filters leave it out of frame (its line still shows).
+    With more than max_events events (after the log axis's cut) frame needs only AGGREGATED_COLUMNS.
     """
     _check_lane(lane)
     validate_zone(tz)
@@ -161,14 +165,16 @@ def timeline_figure(
         raise ValueError(f"max_events must be a positive integer; got {max_events!r}")
     if not isinstance(height_per_lane, int) or height_per_lane < 1:
         raise ValueError(f"height_per_lane must be a positive integer; got {height_per_lane!r}")
-    _check_columns(frame, lane)
     if log and relative_to_us is None:
         raise ValueError("log=True needs relative_to_us: a log axis measures time since an anchor")
+    _check_columns(frame, lane, aggregated=True)
     before = 0
     if log:
         after = frame[STOP_US].to_numpy(dtype=np.int64) > relative_to_us
         before = int((~after).sum())
         frame = frame[after]
+    # Single events need their text; counts need only AGGREGATED_COLUMNS (callers may copy only those).
+    _check_columns(frame, lane, aggregated=len(frame) > max_events)
     if len(frame) == 0:
         return _empty_figure(tz, title)
 
@@ -312,20 +318,24 @@ def _check_lane(lane: str) -> None:
         raise ValueError(f"lane must be one of {', '.join(repr(v) for v in LANES)}; got {lane!r}")
 
 
-def _check_columns(frame: pd.DataFrame, lane: str) -> None:
+def _check_columns(frame: pd.DataFrame, lane: str, *, aggregated: bool) -> None:
     needed = (
-        s.EVENT_ID,
-        s.TIME_PRECISION,
-        s.UTC_OFFSET_MINUTES,
-        s.END,
-        s.ACTOR,
-        lane,
-        s.EVENT_TYPE,
-        s.TITLE,
-        s.DESCRIPTION,
-        s.SOURCE_NAME,
-        START_US,
-        STOP_US,
+        AGGREGATED_COLUMNS
+        if aggregated
+        else (
+            s.EVENT_ID,
+            s.TIME_PRECISION,
+            s.UTC_OFFSET_MINUTES,
+            s.END,
+            s.ACTOR,
+            lane,
+            s.EVENT_TYPE,
+            s.TITLE,
+            s.DESCRIPTION,
+            s.SOURCE_NAME,
+            START_US,
+            STOP_US,
+        )
     )
     missing = [name for name in dict.fromkeys(needed) if name not in frame.columns]
     if missing:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 import re
 import zoneinfo
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -111,6 +113,8 @@ _NOT_ZONE_NAMES = frozenset({"localtime", "posixrules"})
 # A '+' of an offset that reached us as a space because the link was not percent-encoded.
 _SPACE_FOR_PLUS = re.compile(r"^(.*[T ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?) (\d{2}(?::?\d{2})?)$")
 _NARROW_SHARE = 0.25  # search only the rows other filters kept when they are fewer than this share
+_SEARCH_THREADS = os.cpu_count() or 1
+_PARALLEL_FROM = 100_000  # rows of search text worth splitting between threads
 _TIME_EXAMPLES = "2024-03-22, 2024-03-22T17:30, 2024-03-22T17:30+03:00 or 2024-03-22T14:30Z"
 
 
@@ -183,7 +187,12 @@ def window(view: View) -> tuple[int | None, int | None]:
 
 
 def apply(frame: pd.DataFrame, view: View, search: pa.ChunkedArray | None = None) -> pd.DataFrame:
-    """The rows of a prepared frame that the view's filters keep, in the frame's order.
+    """The rows of a prepared frame that the view's filters keep, in the frame's order (see `select`)."""
+    return rows(frame, select(frame, view, search))
+
+
+def select(frame: pd.DataFrame, view: View, search: pa.ChunkedArray | None = None) -> np.ndarray:
+    """Which rows of a prepared frame the view's filters keep: a boolean mask.
 
     Actors, groups and types select by value (empty: all); the window keeps every event whose interval
     [start_us, stop_us) overlaps it; every word of the query must occur in the search text (`search`:
@@ -202,7 +211,7 @@ def apply(frame: pd.DataFrame, view: View, search: pa.ChunkedArray | None = None
     words = fold(view.query).split()
     if words:
         keep = _containing(search_text(frame) if search is None else search, words, keep)
-    return _rows(frame, keep)
+    return keep
 
 
 def describe(view: View) -> str:
@@ -419,9 +428,7 @@ def _containing(text: pa.ChunkedArray, words: list[str], keep: np.ndarray) -> np
         text = text.take(rows)
     found = np.ones(len(text), dtype=bool)
     for word in words:
-        # A literal as an RE2 pattern: Arrow's regex matcher scans far faster than its substring one.
-        hits = pc.match_substring_regex(text, _literal(word))
-        found &= pc.fill_null(hits, False).to_numpy()
+        found &= _matching(text, _literal(word))
     if not narrowed:
         return keep & found
     narrowed_keep = np.zeros_like(keep)
@@ -429,16 +436,38 @@ def _containing(text: pa.ChunkedArray, words: list[str], keep: np.ndarray) -> np
     return narrowed_keep
 
 
+def _matching(text: pa.ChunkedArray, pattern: str) -> np.ndarray:
+    """Which rows match: a long text is scanned in slices side by side (Arrow's kernels release the GIL)."""
+
+    def scan(part: pa.ChunkedArray) -> np.ndarray:
+        # A literal as an RE2 pattern: Arrow's regex matcher scans far faster than its substring one.
+        return pc.fill_null(pc.match_substring_regex(part, pattern), False).to_numpy()
+
+    if len(text) < _PARALLEL_FROM or _SEARCH_THREADS == 1:
+        return scan(text)
+    size = -(-len(text) // _SEARCH_THREADS)
+    slices = [text.slice(start, size) for start in range(0, len(text), size)]
+    return np.concatenate(list(_search_pool().map(scan, slices)))
+
+
+@functools.cache
+def _search_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=_SEARCH_THREADS, thread_name_prefix="search")
+
+
 def _literal(word: str) -> str:
     """An RE2 pattern matching exactly the text of word."""
     return "".join(char if char.isascii() and char.isalnum() else f"\\x{{{ord(char):x}}}" for char in word)
 
 
-def _rows(frame: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
-    """The kept rows: the frame itself when all are kept, a slice when they are contiguous, else a copy."""
-    rows = np.flatnonzero(keep)
-    if len(rows) == len(frame):
+def rows(frame: pd.DataFrame, keep: np.ndarray, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """The kept rows (of only `columns`, when given: copying rows of text is what costs): the frame
+    itself when all are kept, a slice when they are contiguous, else a copy."""
+    if columns is not None:
+        frame = frame[list(columns)]
+    positions = np.flatnonzero(keep)
+    if len(positions) == len(frame):
         return frame
-    if len(rows) and rows[-1] - rows[0] + 1 == len(rows):
-        return frame.iloc[rows[0] : rows[-1] + 1]
-    return frame.iloc[rows]
+    if len(positions) and positions[-1] - positions[0] + 1 == len(positions):
+        return frame.iloc[positions[0] : positions[-1] + 1]
+    return frame.iloc[positions]
