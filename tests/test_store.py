@@ -226,6 +226,19 @@ def test_round_trip(tmp_path: Path) -> None:
     assert text == json.dumps(json.loads(text), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
+def test_load_reads_only_the_columns_asked_for(tmp_path: Path) -> None:
+    """columns= gives those canonical columns in schema order, equal to the full load's; an older
+    version without a nullable column asked for gets it empty."""
+    store.save(EVENTS_A, NO_REJECTS, META, dataset_id="demo", root=tmp_path)
+    wanted = [schema.ACTOR, schema.EVENT_ID, schema.TITLE]
+    part = store.load("demo", columns=wanted, root=tmp_path)
+    assert part.column_names == [schema.EVENT_ID, schema.ACTOR, schema.TITLE]
+    assert part.equals(store.load("demo", root=tmp_path).select(part.column_names))
+    old = store.save(EVENTS_A, NO_REJECTS, META, dataset_id="old", root=tmp_path)
+    pq.write_table(EVENTS_A.drop_columns([schema.TITLE]), old.path / "events.parquet")
+    assert store.load("old", columns=wanted, root=tmp_path).column(schema.TITLE).null_count == len(EVENTS_A)
+
+
 def test_empty_events_round_trip(tmp_path: Path) -> None:
     """A dataset with no events (everything rejected) is still a loadable version."""
     rejects = _rejects((2, "no date", "x,y"))

@@ -13,7 +13,7 @@ import shutil
 import time
 import unicodedata
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -177,11 +177,18 @@ def save(
         return info
 
 
-def load(dataset_id: str, version: str | None = None, *, root: Path | None = None) -> pa.Table:
-    """The events of a version (newest when version is None), with schema.ARROW_SCHEMA."""
+def load(
+    dataset_id: str,
+    version: str | None = None,
+    *,
+    columns: Sequence[str] | None = None,
+    root: Path | None = None,
+) -> pa.Table:
+    """The events of a version (newest when version is None), with schema.ARROW_SCHEMA; only the given
+    canonical columns (in schema order) when columns is set: a column not read costs nothing."""
     base = _root(root)
     info = version_info(dataset_id, version, root=base)
-    return _read_events(base, info)
+    return _read_events(base, info, columns)
 
 
 def load_rejects(dataset_id: str, version: str | None = None, *, root: Path | None = None) -> pa.Table:
@@ -540,24 +547,29 @@ def _checked_file(base: Path, info: VersionInfo, name: str) -> Path:
     return path
 
 
-def _read_events(base: Path, info: VersionInfo) -> pa.Table:
+def _read_events(base: Path, info: VersionInfo, columns: Sequence[str] | None = None) -> pa.Table:
     path = _checked_file(base, info, EVENTS_FILE)
+    wanted = pa.schema([field for field in schema.ARROW_SCHEMA if columns is None or field.name in columns])
     try:
-        table = pq.read_table(path)
+        if columns is None:
+            table = pq.read_table(path)
+        else:
+            stored = set(pq.read_schema(path).names)
+            table = pq.read_table(path, columns=[name for name in wanted.names if name in stored])
     except (pa.ArrowException, OSError) as exc:
         raise StoreError(
             f"the events of dataset {info.dataset_id!r} version {info.version} cannot be read: {exc}",
             file=str(path),
         ) from exc
-    if table.schema.equals(schema.ARROW_SCHEMA):
+    if table.schema.equals(wanted):
         return table
-    return _upgrade(table, info)
+    return _upgrade(table, info, wanted)
 
 
-def _upgrade(table: pa.Table, info: VersionInfo) -> pa.Table:
+def _upgrade(table: pa.Table, info: VersionInfo, wanted: pa.Schema) -> pa.Table:
     """Bring a version written under an older schema to the current one (new nullable columns empty)."""
     columns = []
-    for field in schema.ARROW_SCHEMA:
+    for field in wanted:
         if field.name in table.column_names:
             columns.append(table.column(field.name))
         elif field.nullable:
@@ -567,7 +579,7 @@ def _upgrade(table: pa.Table, info: VersionInfo) -> pa.Table:
                 f"dataset {info.dataset_id!r} version {info.version} lacks the required column {field.name!r}"
             )
     try:
-        return pa.Table.from_arrays(columns, names=list(schema.COLUMN_NAMES)).cast(schema.ARROW_SCHEMA)
+        return pa.Table.from_arrays(columns, names=wanted.names).cast(wanted)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         raise StoreError(
             f"dataset {info.dataset_id!r} version {info.version} has an unreadable schema: {exc}"
