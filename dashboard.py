@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -71,8 +72,14 @@ st.set_page_config(page_title="Event Timeline", page_icon="🕑", layout="wide")
 
 @st.cache_resource(max_entries=6, show_spinner="Loading the dataset…")
 def _frame(dataset_id: str, version: str) -> pd.DataFrame:
-    """The prepared events of one version; shared by all sessions and never mutated."""
-    return frames.prepare(store.load(dataset_id, version))
+    """The prepared events of one version, light columns only; shared by all sessions, never mutated."""
+    return frames.prepare(store.load(dataset_id, version, columns=frames.LIGHT_COLUMNS))
+
+
+@st.cache_resource(max_entries=6, show_spinner="Loading the events' text…")
+def _details(dataset_id: str, version: str) -> pa.Table:
+    """The version's other columns (text, counts, places), loaded when events are shown one by one."""
+    return store.load(dataset_id, version, columns=frames.DETAIL_COLUMNS)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -84,7 +91,7 @@ def _default_anchor(dataset_id: str, version: str, declared: str | None) -> str 
 @st.cache_resource(max_entries=6, show_spinner="Indexing the text for search…")
 def _search_text(dataset_id: str, version: str) -> pa.ChunkedArray:
     """The version's search index, built on the first search (most views never search)."""
-    return frames.search_text(_frame(dataset_id, version))
+    return frames.search_text(store.load(dataset_id, version, columns=frames.SEARCHED_COLUMNS))
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
@@ -95,11 +102,13 @@ def _counts(dataset_id: str, version: str, column: str) -> pd.Series:
 
 @st.cache_resource(max_entries=32, show_spinner=False)
 def _anchor_rows(dataset_id: str, version: str, anchor_id: str | None) -> pd.DataFrame:
-    """The anchor event's row (empty without one), found once: finding it scans every event id."""
+    """The anchor event's row with its title (empty without one), found once: it scans every event id."""
     frame = _frame(dataset_id, version)
-    if anchor_id is None:
-        return frame.iloc[:0]
-    return frame.iloc[np.flatnonzero((frame[s.EVENT_ID] == anchor_id).to_numpy())[:1]]
+    found = np.zeros(len(frame), dtype=bool)
+    if anchor_id is not None:
+        found[np.flatnonzero((frame[s.EVENT_ID] == anchor_id).to_numpy())[:1]] = True
+    title = store.load(dataset_id, version, columns=[s.TITLE]) if found.any() else None
+    return views.rows(frame, found, [*frame.columns, s.TITLE] if title is not None else None, title)
 
 
 @st.cache_data(max_entries=8, show_spinner="Reading the file…")
@@ -651,6 +660,8 @@ def main() -> None:
 
     search = _search_text(version.dataset_id, version.version) if current.query else None
     kept = views.select(frame, current, search)
+    details = functools.partial(_details, version.dataset_id, version.version)  # loaded only when needed
+
     shown_count = int(kept.sum())
     anchor_id = current.anchor or _default_anchor(
         version.dataset_id, version.version, version.meta.get("anchor")
@@ -674,15 +685,16 @@ def main() -> None:
             if name == "timeline":
                 # Counts per lane need few columns, and copying a million rows of text is what costs.
                 counted = shown_count > figures.MAX_EVENTS and current.axis != "log"
-                _timeline_tab(
-                    views.rows(frame, kept, figures.AGGREGATED_COLUMNS if counted else None), current, anchor
-                )
+                if counted:
+                    _timeline_tab(views.rows(frame, kept, figures.AGGREGATED_COLUMNS), current, anchor)
+                else:
+                    _timeline_tab(views.rows(frame, kept, details=details()), current, anchor)
             elif name == "reactions":
-                _reactions_tab(views.rows(frame, kept), current, anchor, version)
+                _reactions_tab(views.rows(frame, kept, details=details()), current, anchor, version)
             elif name == "casualties":
-                _casualties_tab(views.rows(frame, kept), current, anchor)
+                _casualties_tab(views.rows(frame, kept, details=details()), current, anchor)
             elif name == "table":
-                _table_tab(views.rows(frame, kept), current, version)
+                _table_tab(views.rows(frame, kept, details=details()), current, version)
             else:
                 _dataset_tab(version)
 

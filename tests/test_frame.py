@@ -249,7 +249,7 @@ def test_empty_table_prepares() -> None:
 @pytest.mark.parametrize(
     ("events", "message"),
     [
-        (_events({}).drop_columns([schema.ACTOR, schema.TITLE]), "actor, title"),
+        (_events({}).drop_columns([schema.ACTOR, schema.TITLE, schema.EVENT_TYPE]), "actor, event_type"),
         (_events({schema.TIME_PRECISION: "week"}), "'week'"),
     ],
 )
@@ -358,3 +358,14 @@ def test_to_table_gives_back_the_canonical_events() -> None:
     assert subset.column(schema.EVENT_ID).to_pylist() == [
         row[schema.EVENT_ID] for row in expected.to_pylist() if row[schema.ACTOR] == "Hamas"
     ]
+
+
+def test_light_frame_and_details_give_the_full_frame(bundled_frame: pd.DataFrame) -> None:
+    """A frame of LIGHT_COLUMNS plus with_details on some rows equals those rows of the full frame."""
+    events = store.load(DATASET_ID, root=store.DEFAULT_ROOT)
+    light = frame.prepare(events.select(list(frame.LIGHT_COLUMNS)))
+    assert tuple(light.columns) == frame.LIGHT_COLUMNS + frame.DERIVED
+    chosen = light.iloc[[40, 3, 77]]
+    full = frame.with_details(chosen, events.select(list(frame.DETAIL_COLUMNS)))
+    pd.testing.assert_frame_equal(full, bundled_frame.iloc[[40, 3, 77]])
+    assert frame.search_text(events).equals(frame.search_text(bundled_frame))

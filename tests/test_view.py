@@ -7,6 +7,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import assume, given, settings
@@ -485,6 +486,29 @@ def test_apply_keeps_columns_order_and_labels(prepared: pd.DataFrame) -> None:
     pd.testing.assert_frame_equal(kept, prepared.loc[kept.index])
     pd.testing.assert_frame_equal(prepared, before)
     assert view.apply(prepared, View()) is prepared
+
+
+def test_rows_copy_only_what_is_asked_and_fetch_details(prepared: pd.DataFrame) -> None:
+    """rows gives the kept rows with the columns asked for; columns a light frame lacks come from details."""
+    table = store.load(DATASET_ID, root=store.DEFAULT_ROOT)
+    light = frame.prepare(table.select(list(frame.LIGHT_COLUMNS)))
+    details = table.select(list(frame.DETAIL_COLUMNS))
+    chosen = view.select(light, View(types=("statement",), start="2024-03-22"))
+    assert chosen.dtype == bool
+    assert len(chosen) == len(light)
+    full = view.rows(light, chosen, details=details)
+    pd.testing.assert_frame_equal(full, view.apply(prepared, View(types=("statement",), start="2024-03-22")))
+    narrow = view.rows(light, chosen, [frame.START_US, schema.ACTOR])
+    assert list(narrow.columns) == [frame.START_US, schema.ACTOR]
+    assert narrow.index.equals(full.index)
+    with pytest.raises(ValueError, match="title"):
+        view.rows(light, chosen, [schema.TITLE])
+    everything = np.ones(len(light), dtype=bool)
+    assert view.rows(light, everything) is light
+    # the same search whether the index is built from the frame or from a table of its columns
+    searched = View(query="moscow")
+    index = frame.search_text(table.select(list(frame.SEARCHED_COLUMNS)))
+    assert view.select(light, searched, index).tolist() == view.select(prepared, searched).tolist()
 
 
 def test_search_treats_punctuation_literally(prepared: pd.DataFrame) -> None:

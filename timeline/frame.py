@@ -3,6 +3,8 @@
 The frame keeps the stored order (the importer does not sort: sorting a million rows of text costs more
 than the rest of an import); what is shown in order (the table, exports) is ordered with `ordered`.
 The search text is an index built on demand (`search_text`), not a column: most views never search.
+A frame may hold only LIGHT_COLUMNS, what filters, lanes and counts read; `with_details` adds the
+other columns to the rows that are shown one by one, so a million rows of text need not be loaded.
 """
 
 from __future__ import annotations
@@ -37,6 +39,18 @@ SEARCHED_COLUMNS: tuple[str, ...] = (
     schema.SOURCE_URL,
 )
 SEARCH_SEPARATOR = "\n"
+LIGHT_COLUMNS: tuple[str, ...] = (
+    schema.EVENT_ID,
+    schema.TIMESTAMP,
+    schema.TIME_PRECISION,
+    schema.UTC_OFFSET_MINUTES,
+    schema.END,
+    schema.ACTOR,
+    schema.ACTOR_GROUP,
+    schema.ACTOR_TYPE,
+    schema.EVENT_TYPE,
+)
+DETAIL_COLUMNS: tuple[str, ...] = tuple(name for name in schema.COLUMN_NAMES if name not in LIGHT_COLUMNS)
 
 # Above this code point no character has a case mapping (tests/test_frame.py checks it).
 CASED_LIMIT = 0x20000
@@ -44,8 +58,11 @@ _NULLABLE_INTS = {pa.int16(): pd.Int16Dtype(), pa.int32(): pd.Int32Dtype()}
 
 
 def prepare(events: pa.Table) -> pd.DataFrame:
-    """Canonical events as a DataFrame, in stored order, plus start_us and stop_us (the interval of each)."""
-    events = _canonical(events).combine_chunks()
+    """Canonical events as a DataFrame, in stored order, plus start_us and stop_us (the interval of each).
+
+    events needs LIGHT_COLUMNS; of the other canonical columns, those it holds are kept.
+    """
+    events = _canonical(events)
     start = _micros(events[schema.TIMESTAMP])
     precision = _precision_codes(events[schema.TIME_PRECISION])
     offset = pc.fill_null(events[schema.UTC_OFFSET_MINUTES], 0).to_numpy().astype(np.int64)
@@ -55,9 +72,9 @@ def prepare(events: pa.Table) -> pd.DataFrame:
     interval_end = dates.end_of_interval(start, precision, offset)
     stop = np.where(has_end & (stated_end > start), stated_end, interval_end)
 
-    plain = events.drop_columns(list(CATEGORY_COLUMNS)).to_pandas(types_mapper=_NULLABLE_INTS.get)
+    plain = _plain(events.drop_columns(list(CATEGORY_COLUMNS)))
     columns = {}
-    for name in schema.COLUMN_NAMES:
+    for name in events.column_names:
         if name == schema.TIME_PRECISION:
             columns[name] = pd.Categorical.from_codes(precision, categories=pd.Index(schema.PRECISIONS))
         elif name in CATEGORY_COLUMNS:
@@ -67,6 +84,16 @@ def prepare(events: pa.Table) -> pd.DataFrame:
     columns[START_US] = start
     columns[STOP_US] = stop
     return pd.DataFrame(columns, index=pd.RangeIndex(events.num_rows))
+
+
+def with_details(rows: pd.DataFrame, details: pa.Table) -> pd.DataFrame:
+    """Rows of a frame (their index: positions in the version) with the columns of details, a table of
+    other canonical columns of the same version in stored order; columns in canonical order."""
+    added = _plain(details.take(pa.array(rows.index.to_numpy(), pa.int64())))
+    added.index = rows.index
+    combined = pd.concat([rows, added.drop(columns=[c for c in added.columns if c in rows.columns])], axis=1)
+    order = [name for name in (*schema.COLUMN_NAMES, *DERIVED) if name in combined.columns]
+    return combined[order]
 
 
 def ordered(frame: pd.DataFrame, limit: int | None = None) -> pd.DataFrame:
@@ -82,23 +109,23 @@ def ordered(frame: pd.DataFrame, limit: int | None = None) -> pd.DataFrame:
     return frame.iloc[order[:limit]]
 
 
-def search_text(frame: pd.DataFrame) -> pa.ChunkedArray:
-    """Per row, the searched columns joined by newlines (nulls as empty text) and case-folded."""
+def search_text(events: pa.Table | pd.DataFrame) -> pa.ChunkedArray:
+    """Per row, the searched columns (of a frame, or of a table of them) joined by newlines (nulls as
+    empty text) and case-folded."""
     joined = pc.binary_join_element_wise(
-        *(_arrow_text(frame[name]) for name in SEARCHED_COLUMNS),
+        *(_arrow_text(events[name]) for name in SEARCHED_COLUMNS),
         pa.scalar(SEARCH_SEPARATOR, pa.large_string()),
         null_handling="replace",
         null_replacement="",
     )
+    if isinstance(joined, pa.ChunkedArray):
+        joined = joined.combine_chunks()
     return pa.chunked_array([_casefold(joined)])
 
 
-def _arrow_text(values: pd.Series) -> pa.Array:
-    """A text or categorical column as an Arrow string array (no copy of Arrow-backed text)."""
-    array = pa.array(values)
-    if pa.types.is_dictionary(array.type):
-        array = array.dictionary_decode()
-    return array.cast(pa.large_string())
+def _arrow_text(values: pd.Series | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """A text or categorical column as Arrow large strings (no copy of Arrow-backed text)."""
+    return pc.cast(values if isinstance(values, pa.ChunkedArray) else pa.array(values), pa.large_string())
 
 
 def counts(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -125,12 +152,18 @@ def fold(text: str) -> str:
 
 
 def _canonical(events: pa.Table) -> pa.Table:
-    missing = [name for name in schema.COLUMN_NAMES if name not in events.column_names]
+    missing = [name for name in LIGHT_COLUMNS if name not in events.column_names]
     if missing:
         raise UsageError(
             f"events lack the canonical columns {', '.join(missing)}", hint="see timeline.schema.COLUMNS"
         )
-    return events.select(list(schema.COLUMN_NAMES)).cast(schema.ARROW_SCHEMA)
+    present = pa.schema([field for field in schema.ARROW_SCHEMA if field.name in events.column_names])
+    return events.select(present.names).cast(present)
+
+
+def _plain(table: pa.Table) -> pd.DataFrame:
+    """Columns other than the categories as pandas: text as str, counts and offsets as nullable ints."""
+    return table.to_pandas(types_mapper=_NULLABLE_INTS.get)
 
 
 def _micros(values: pa.ChunkedArray | pa.Array) -> np.ndarray:

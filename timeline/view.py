@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from timeline import bundled, dates, schema, store
 from timeline.errors import TimelineError, UsageError
-from timeline.frame import START_US, STOP_US, counts, fold, search_text
+from timeline.frame import START_US, STOP_US, counts, fold, search_text, with_details
 
 TABS: tuple[str, ...] = ("timeline", "reactions", "casualties", "table", "dataset")
 LANES: tuple[str, ...] = ("actor", "group")  # timeline lanes: one per actor, or per actor group
@@ -460,14 +460,29 @@ def _literal(word: str) -> str:
     return "".join(char if char.isascii() and char.isalnum() else f"\\x{{{ord(char):x}}}" for char in word)
 
 
-def rows(frame: pd.DataFrame, keep: np.ndarray, columns: Sequence[str] | None = None) -> pd.DataFrame:
-    """The kept rows (of only `columns`, when given: copying rows of text is what costs): the frame
-    itself when all are kept, a slice when they are contiguous, else a copy."""
-    if columns is not None:
-        frame = frame[list(columns)]
+def rows(
+    frame: pd.DataFrame,
+    keep: np.ndarray,
+    columns: Sequence[str] | None = None,
+    details: pa.Table | None = None,
+) -> pd.DataFrame:
+    """The kept rows of a frame with the given columns (default: all of the frame and of details).
+
+    Columns the frame lacks come from details (frame.with_details). Copying rows of text is what costs,
+    so only what is asked for is copied: the frame itself when all rows and its columns are wanted,
+    a slice when the kept rows are contiguous.
+    """
+    wanted = list(frame.columns) + list(details.column_names if details is not None else [])
+    wanted = list(dict.fromkeys(wanted if columns is None else columns))
+    own = [name for name in wanted if name in frame.columns]
+    picked = frame if own == list(frame.columns) else frame[own]
     positions = np.flatnonzero(keep)
-    if len(positions) == len(frame):
-        return frame
-    if len(positions) and positions[-1] - positions[0] + 1 == len(positions):
-        return frame.iloc[positions[0] : positions[-1] + 1]
-    return frame.iloc[positions]
+    if len(positions) < len(frame):
+        contiguous = len(positions) > 0 and positions[-1] - positions[0] + 1 == len(positions)
+        picked = picked.iloc[positions[0] : positions[-1] + 1] if contiguous else picked.iloc[positions]
+    missing = [name for name in wanted if name not in frame.columns]
+    if not missing:
+        return picked
+    if details is None or any(name not in details.column_names for name in missing):
+        raise ValueError(f"the frame lacks {', '.join(missing)} and no details hold them")
+    return with_details(picked, details.select(missing))
