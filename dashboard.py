@@ -135,6 +135,7 @@ def _url_view() -> None:
     st.session_state.opened_view = opened
     st.session_state.notices = list(notices)
     st.session_state.seeded = set()
+    st.session_state.setdefault("tab", TAB_LABELS[opened.tab])
 
 
 def _choose_dataset(datasets: list[store.DatasetInfo]) -> store.VersionInfo:
@@ -194,7 +195,6 @@ def _seed_filters(frame: pd.DataFrame) -> None:
     for name in VIEW_OPTIONS:
         st.session_state.setdefault(name, getattr(opened, name))
     st.session_state.setdefault("tz", opened.tz)
-    st.session_state.setdefault("tab", TAB_LABELS[opened.tab])
 
 
 def _reset_filters() -> None:
@@ -642,21 +642,36 @@ def main() -> None:
         help="Any common encoding, delimiter and date format; you review the mapping before saving.",
     )
     version = _choose_dataset(datasets)
+    st.title("Event Timeline")
+    messages, header = st.container(), st.container()
+    tab_objects = st.tabs(list(TAB_LABELS.values()), key="tab", on_change="rerun")
+    tabs = list(zip(TAB_LABELS, tab_objects, strict=True))
+    name, tab = next(((n, t) for n, t in tabs if t.open), tabs[0])
+    with tab:
+        slot = st.empty()
+    if "painted" not in st.session_state and name in ("timeline", "reactions", "casualties"):
+        # The first paint of a session: empty axes now, so the browser fetches and starts Plotly
+        # (megabytes of JavaScript) while the events load, instead of after.
+        slot.plotly_chart(figures.placeholder_figure(), width="stretch")
+    st.session_state.painted = True
+
     frame = _frame(version.dataset_id, version.version)
     _seed_filters(frame)
     current = _filters(version)
     link = _sync_url(current)
 
-    st.title("Event Timeline")
-    if saved := st.session_state.pop("saved", None):
-        st.success(saved)
-    for notice in st.session_state.notices:
-        st.warning(notice)
-    if current.version:
-        st.info(f"This link opens version {current.version} of {current.dataset!r}; a newer version exists.")
-    if upload is not None:
-        _import_panel(upload)
-        st.divider()
+    with messages:
+        if saved := st.session_state.pop("saved", None):
+            st.success(saved)
+        for notice in st.session_state.notices:
+            st.warning(notice)
+        if current.version:
+            st.info(
+                f"This link opens version {current.version} of {current.dataset!r}; a newer version exists."
+            )
+        if upload is not None:
+            _import_panel(upload)
+            st.divider()
 
     search = _search_text(version.dataset_id, version.version) if current.query else None
     kept = views.select(frame, current, search)
@@ -668,7 +683,7 @@ def main() -> None:
     )
     rows = _anchor_rows(version.dataset_id, version.version, anchor_id)
     anchor = _Anchor(anchor_id, rows, reactions.anchor_of(rows, anchor_id))
-    head, share = st.columns([5, 1])
+    head, share = header.columns([5, 1])
     head.markdown(
         f"**Showing {shown_count:,} of {len(frame):,} events** · times in {display.zone_label(current.tz)} · "
         f"{_plain(views.describe(current))}"
@@ -677,26 +692,22 @@ def main() -> None:
         st.caption("This link opens exactly this view:")
         st.code(link, language=None, wrap_lines=True)
 
-    tab_objects = st.tabs(list(TAB_LABELS.values()), key="tab", on_change="rerun")
-    for name, tab in zip(TAB_LABELS, tab_objects, strict=True):
-        if not tab.open:
-            continue
-        with tab:
-            if name == "timeline":
-                # Counts per lane need few columns, and copying a million rows of text is what costs.
-                counted = shown_count > figures.MAX_EVENTS and current.axis != "log"
-                if counted:
-                    _timeline_tab(views.rows(frame, kept, figures.AGGREGATED_COLUMNS), current, anchor)
-                else:
-                    _timeline_tab(views.rows(frame, kept, details=details()), current, anchor)
-            elif name == "reactions":
-                _reactions_tab(views.rows(frame, kept, details=details()), current, anchor, version)
-            elif name == "casualties":
-                _casualties_tab(views.rows(frame, kept, details=details()), current, anchor)
-            elif name == "table":
-                _table_tab(views.rows(frame, kept, details=details()), current, version)
+    with slot.container():
+        if name == "timeline":
+            # Counts per lane need few columns, and copying a million rows of text is what costs.
+            counted = shown_count > figures.MAX_EVENTS and current.axis != "log"
+            if counted:
+                _timeline_tab(views.rows(frame, kept, figures.AGGREGATED_COLUMNS), current, anchor)
             else:
-                _dataset_tab(version)
+                _timeline_tab(views.rows(frame, kept, details=details()), current, anchor)
+        elif name == "reactions":
+            _reactions_tab(views.rows(frame, kept, details=details()), current, anchor, version)
+        elif name == "casualties":
+            _casualties_tab(views.rows(frame, kept, details=details()), current, anchor)
+        elif name == "table":
+            _table_tab(views.rows(frame, kept, details=details()), current, version)
+        else:
+            _dataset_tab(version)
 
 
 try:
