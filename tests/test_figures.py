@@ -405,3 +405,11 @@ def test_figures_pass_plotlys_validation(bundled, options):
 def test_many_events_figure_passes_plotlys_validation():
     fig = figures.timeline_figure(frame=_generated(3_000, actors=20))
     assert any(trace.type == "scattergl" for trace in go.Figure(fig.to_dict()).data)
+
+
+def test_placeholder_figure_has_no_traces_and_says_it_is_loading():
+    fig = figures.placeholder_figure("Europe/Moscow")
+    assert not fig.data
+    assert fig.layout.meta["mode"] == "loading"
+    assert fig.layout.annotations[0].text == figures.LOADING_MESSAGE
+    assert fig.layout.xaxis.title.text == "Time in Europe/Moscow (UTC+03:00)"
