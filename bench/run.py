@@ -490,10 +490,11 @@ def notes(sizes: list[dict[str, Any]], floor: dict[str, Any] | None) -> list[str
             measured = r.get(f"browser_{kind}") or {}
             probe = measured.get("cold_open_probe")
             if probe and probe.get("wsOpen") is not None and probe.get("chartMounted") is not None:
+                first = "its loading placeholder" if kind == "project" else "the chart"
                 found.append(
                     f"{n}: cold open, {kind}: page and scripts loaded, websocket open at "
-                    f"{probe['wsOpen'] / 1000:.2f} s; chart element created (server run done, plotly.js "
-                    f"loaded) at {probe['chartMounted'] / 1000:.2f} s; traces drawn at "
+                    f"{probe['wsOpen'] / 1000:.2f} s; first Plotly chart rendered ({first}, once plotly.js "
+                    f"is loaded) at {probe['chartMounted'] / 1000:.2f} s; traces drawn at "
                     f"{measured['cold_open_s']:.2f} s (server process started "
                     f"{measured['server_start_s']:.2f} s before the navigation)."
                 )
