@@ -5,18 +5,17 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Dialog, Page, expect, sync_playwright
+
+from bench.browser import CHROMIUM_ARGS, free_port, healthy  # the benchmark starts its servers alike
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -28,17 +27,24 @@ STOP_S = 10.0  # how long the server gets to stop before it is killed
 SHOWING = re.compile(r"Showing ([\d,]+) of ([\d,]+) events")
 # Streamlit marks the page busy with its status widget and dims the elements of the previous run.
 BUSY = '[data-testid="stStatusWidget"], [data-stale="true"]'
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "browser: drives the running page in headless Chromium")
+    expect.set_options(timeout=WAIT_S * 1000)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test in this folder is a `browser` test, skipped with the reason when Chromium is missing."""
+    here = Path(__file__).parent
+    missing = pytest.mark.skip(
+        reason=f"{CHROMIUM} is missing: install Debian's chromium (`make test` does) to run browser tests"
+    )
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.browser)
+            if not CHROMIUM.exists():
+                item.add_marker(missing)
 
 
 # --- the server ---------------------------------------------------------------------------------------
@@ -50,20 +56,6 @@ def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("browser-store")
     shutil.copytree(ROOT / "data" / BUNDLED, root / BUNDLED)
     return root
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-            return response.read().decode().strip() == "ok"
-    except (urllib.error.URLError, OSError):
-        return False
 
 
 def _tail(log: Path, lines: int = 40) -> str:
@@ -88,7 +80,7 @@ class Server:
 @pytest.fixture(scope="session")
 def streamlit_server(store_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """`streamlit run dashboard.py` on a free port, serving the private store; stopped after the session."""
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = tmp_path_factory.mktemp("browser-server") / "streamlit.log"
     command = [
@@ -114,7 +106,7 @@ def streamlit_server(store_dir: Path, tmp_path_factory: pytest.TempPathFactory) 
     server = Server(url=url, process=process, log=log)
     try:
         deadline = time.monotonic() + START_S
-        while not _healthy(url):
+        while not healthy(url):
             if process.poll() is not None:
                 pytest.fail(f"The Streamlit server did not start: {server.state()}", pytrace=False)
             if time.monotonic() > deadline:

@@ -14,14 +14,6 @@ ARTIFACTS = ROOT / "test-artifacts"
 WAIT_MS = 30_000
 ANCHOR = "2024-03-22-attack-begins"
 
-if not Path("/usr/bin/chromium").exists():
-    pytest.skip(
-        "/usr/bin/chromium is missing: `make test` installs Debian's chromium", allow_module_level=True
-    )
-
-pytestmark = pytest.mark.browser
-expect.set_options(timeout=WAIT_MS)
-
 
 def _drawn(page: Page) -> None:
     """At least one chart has drawn marks (points, bars or lines) and no error box is shown."""

@@ -15,14 +15,6 @@ ARTIFACTS = ROOT / "test-artifacts"
 WAIT_MS = 30_000
 TOTAL = 101  # events in the bundled dataset
 
-if not Path("/usr/bin/chromium").exists():
-    pytest.skip(
-        "/usr/bin/chromium is missing: install Debian's chromium (`make test` does) to run browser tests",
-        allow_module_level=True,
-    )
-
-pytestmark = pytest.mark.browser
-expect.set_options(timeout=WAIT_MS)
 
 WaitReady = Callable[[Page], None]
 Showing = Callable[[Page], tuple[int, int]]

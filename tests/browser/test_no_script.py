@@ -53,14 +53,6 @@ ROWS = [
     ],
 ]
 
-if not Path("/usr/bin/chromium").exists():
-    pytest.skip(
-        "/usr/bin/chromium is missing: install Debian's chromium (`make test` does) to run browser tests",
-        allow_module_level=True,
-    )
-
-pytestmark = pytest.mark.browser
-expect.set_options(timeout=WAIT_MS)
 
 WaitReady = Callable[[Page], None]
 Showing = Callable[[Page], tuple[int, int]]
