@@ -7,6 +7,7 @@ import hashlib
 import json
 import logging
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -14,6 +15,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import pyarrow as pa
+import pyarrow.compute as pc
 import streamlit as st
 
 from timeline import aftermath_figures, bundled, casualties, display, figures, reactions, store
@@ -91,7 +93,8 @@ def _default_anchor(dataset_id: str, version: str, declared: str | None) -> str 
 @st.cache_resource(max_entries=6, show_spinner="Indexing the text for search…")
 def _search_text(dataset_id: str, version: str) -> pa.ChunkedArray:
     """The version's search index, built on the first search (most views never search)."""
-    return frames.search_text(store.load(dataset_id, version, columns=frames.SEARCHED_COLUMNS))
+    actor = pa.array(_frame(dataset_id, version)[s.ACTOR])
+    return frames.search_text(_details(dataset_id, version).append_column(s.ACTOR, pa.chunked_array([actor])))
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
@@ -463,8 +466,11 @@ def _casualties_tab(shown: pd.DataFrame, current: views.View, anchor: _Anchor) -
     _figure_download(fig, "casualties", current)
 
 
-def _table_tab(shown: pd.DataFrame, current: views.View, version: store.VersionInfo) -> None:
-    listed = frames.ordered(shown, TABLE_ROWS_SHOWN)
+def _table_tab(
+    shown: pd.DataFrame, details: Callable[[], pa.Table], current: views.View, version: store.VersionInfo
+) -> None:
+    """shown: the kept rows of the light frame; only the listed ones get their text (downloads: all)."""
+    listed = frames.with_details(frames.ordered(shown, TABLE_ROWS_SHOWN), details())
     table = pd.DataFrame(
         {
             # Sortable start (wall clock in the display zone) beside the honest wording of the time.
@@ -498,13 +504,13 @@ def _table_tab(shown: pd.DataFrame, current: views.View, version: store.VersionI
     left, right = st.columns(2)
     left.download_button(
         "Download CSV",
-        lambda: store.csv_bytes(frames.to_table(frames.ordered(shown))),
+        lambda: store.csv_bytes(frames.to_table(frames.with_details(frames.ordered(shown), details()))),
         file_name=f"{stem}.csv",
         mime="text/csv",
     )
     right.download_button(
         "Download Parquet",
-        lambda: store.parquet_bytes(frames.to_table(frames.ordered(shown))),
+        lambda: store.parquet_bytes(frames.to_table(frames.with_details(frames.ordered(shown), details()))),
         file_name=f"{stem}.parquet",
         mime="application/vnd.apache.parquet",
     )
@@ -703,9 +709,11 @@ def main() -> None:
         elif name == "reactions":
             _reactions_tab(views.rows(frame, kept, details=details()), current, anchor, version)
         elif name == "casualties":
-            _casualties_tab(views.rows(frame, kept, details=details()), current, anchor)
+            # Only events that report a toll are read for it.
+            reported = pc.or_(pc.is_valid(details()[s.FATALITIES]), pc.is_valid(details()[s.INJURED]))
+            _casualties_tab(views.rows(frame, kept & reported.to_numpy(), details=details()), current, anchor)
         elif name == "table":
-            _table_tab(views.rows(frame, kept, details=details()), current, version)
+            _table_tab(views.rows(frame, kept), details, current, version)
         else:
             _dataset_tab(version)
 
