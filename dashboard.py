@@ -398,8 +398,9 @@ def _set_log_scale() -> None:
 
 
 def _reactions_tab(
-    shown: pd.DataFrame, current: views.View, anchor: _Anchor, version: store.VersionInfo
+    shown: pd.DataFrame, details: pa.Table, current: views.View, anchor: _Anchor, version: store.VersionInfo
 ) -> None:
+    """shown: the kept rows of the light frame; the first reactions get their text from details."""
     origin = anchor.origin
     _anchor_caption(anchor, current.tz)
     if origin is None:
@@ -423,7 +424,9 @@ def _reactions_tab(
     )
     st.session_state.log_scale = current.axis == "log"
     right.toggle("Logarithmic time", key="log_scale", on_change=_set_log_scale)
-    first = reactions.first_reactions(shown, anchor=origin, by=current.by, types=current.reacts or None)
+    first = reactions.first_reactions(
+        shown, anchor=origin, by=current.by, types=current.reacts or None, details=details
+    )
     fig = aftermath_figures.reactions_figure(
         reactions=first, tz=current.tz, log=current.axis == "log", anchor=origin
     )
@@ -707,7 +710,7 @@ def main() -> None:
             else:
                 _timeline_tab(views.rows(frame, kept, details=details()), current, anchor)
         elif name == "reactions":
-            _reactions_tab(views.rows(frame, kept, details=details()), current, anchor, version)
+            _reactions_tab(views.rows(frame, kept), details(), current, anchor, version)
         elif name == "casualties":
             # Only events that report a toll are read for it.
             reported = pc.or_(pc.is_valid(details()[s.FATALITIES]), pc.is_valid(details()[s.INJURED]))

@@ -366,3 +366,13 @@ def test_bundled_default_anchor_is_the_declared_one(bundled: pd.DataFrame) -> No
     lo, hi = reactions.focus_window(reactions.anchor_of(bundled, BUNDLED_ANCHOR))
     start = reactions.anchor_of(bundled, BUNDLED_ANCHOR).start_us
     assert (start - lo, hi - start) == (reactions.FOCUS_BEFORE_US, reactions.FOCUS_AFTER_US)
+
+
+def test_light_frame_with_details_gives_the_same_first_reactions(bundled: pd.DataFrame) -> None:
+    """On the page's light frame, the chosen rows' title and source come from the details table."""
+    table = store.load(BUNDLED, root=store.DEFAULT_ROOT)
+    light = frames.prepare(table.select(list(frames.LIGHT_COLUMNS)))
+    anchor = reactions.anchor_of(bundled, BUNDLED_ANCHOR)
+    details = table.select(list(frames.DETAIL_COLUMNS))
+    expected = reactions.first_reactions(bundled, anchor=anchor)
+    pd.testing.assert_frame_equal(reactions.first_reactions(light, anchor=anchor, details=details), expected)

@@ -21,10 +21,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from timeline import dates
 from timeline import schema as s
-from timeline.frame import START_US, STOP_US
+from timeline.frame import START_US, STOP_US, with_details
 
 ANCHOR_TYPE = "attack"
 _HOUR_US = 3_600_000_000
@@ -118,14 +119,20 @@ def reaction_types(frame: pd.DataFrame) -> list[str]:
 
 
 def first_reactions(
-    frame: pd.DataFrame, *, anchor: Anchor, by: str = "actor", types: Sequence[str] | None = None
+    frame: pd.DataFrame,
+    *,
+    anchor: Anchor,
+    by: str = "actor",
+    types: Sequence[str] | None = None,
+    details: pa.Table | None = None,
 ) -> pd.DataFrame:
     """Each lane's first reaction after the anchor, with its latency range, fastest first (rank 1).
 
     Candidates: events of `types` (default: reaction_types), not the anchor itself, whose start could lie
     after the anchor's start. A lane's first reaction is its candidate with the earliest start (ties: the
     earliest stop, then event_id). Lanes without a candidate are not rows (see silent_lanes). Ranked by
-    mid_us, then max_us, then lane.
+    mid_us, then max_us, then lane. A frame of light columns (frame.LIGHT_COLUMNS) needs details: the
+    version's title and source columns, which only the chosen rows are given.
     """
     column = _grouping(by)
     kinds = reaction_types(frame) if types is None else [str(kind) for kind in types]
@@ -157,6 +164,8 @@ def first_reactions(
     low = np.maximum(0, r0[chosen] - anchor.stop_us)
     high = r1[chosen] - anchor.start_us
     picked = frame.iloc[rows[chosen]]
+    if details is not None:  # a light frame: the chosen rows' title and source come from the details
+        picked = with_details(picked, details.select([s.TITLE, s.SOURCE_NAME, s.SOURCE_URL]))
     out = pd.DataFrame(
         {
             LANE: np.asarray(lane_names, dtype=object)[lane_code[chosen]],
