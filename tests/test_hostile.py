@@ -221,7 +221,7 @@ CONTENT = [
     ("unique_hostile_ids.csv", "event_id",
      ["../../etc/passwd", "<script>alert(1)</script>", "javascript:alert(1)", "=1+2", "\u202eevil"]),
     ("hostile_urls.csv", "source_url", [None] * 6 + ["https://example.org/a?b="]),
-    ("mixed_offsets.csv", "utc_offset_minutes", [-720, 840, 180, -300, 0, 345, 0]),  # naive: UTC chosen
+    ("mixed_offsets.csv", "utc_offset_minutes", [180, 0, -300, 345, 840, -720, 0]),  # naive: UTC chosen
     ("stray_quotes.csv", "title", ['5" gun', 'a "quoted" word']),
     ("one_column_dates.csv", "actor", [schema.UNKNOWN_ACTOR] * 3),
 ]  # fmt: skip

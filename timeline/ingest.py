@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import io
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -96,12 +97,17 @@ class ImportResult:
 
 @dataclass
 class _Rows:
-    """Raw records as string columns, with the physical line each starts on."""
+    """Raw records as string columns, with the physical line each starts on (found when first asked
+    for: only rejected rows need it, and counting a large file's lines is not free)."""
 
     table: pa.Table
-    lines: np.ndarray
+    line_numbers: Callable[[], np.ndarray]
     structural: list[tuple[int, str, str]]
     notices: list[str]
+
+    @functools.cached_property
+    def lines(self) -> np.ndarray:
+        return self.line_numbers()
 
 
 def read_events(data: bytes, options: ImportOptions | None = None) -> ImportResult:
@@ -209,7 +215,11 @@ def _read_rows(utf8: bytes, delimiter: str, names: tuple[str, ...], skip: int) -
     try:
         table = pacsv.read_csv(
             io.BytesIO(utf8),
-            read_options=pacsv.ReadOptions(column_names=list(names), skip_rows=skip, block_size=1 << 24),
+            # One block: every column comes out as one array (Arrow still converts columns in parallel),
+            # where blocks would have to be concatenated afterwards, a copy of the whole file.
+            read_options=pacsv.ReadOptions(
+                column_names=list(names), skip_rows=skip, block_size=min(max(len(utf8), 1 << 20), 1 << 30)
+            ),
             parse_options=pacsv.ParseOptions(
                 delimiter=delimiter,
                 newlines_in_values=quoted,
@@ -226,31 +236,39 @@ def _read_rows(utf8: bytes, delimiter: str, names: tuple[str, ...], skip: int) -
         invalid.append(None)
     if invalid:
         return _read_rows_python(utf8, delimiter, names, skip)
-    table = table.combine_chunks()
-    lines = skip + 1 + np.arange(table.num_rows, dtype=np.int64)
-    physical = utf8.count(b"\n") + (0 if utf8.endswith(b"\n") else 1)
-    if quoted and table.num_rows and physical != skip + table.num_rows:
-        # Some values hold newlines: each record starts after the lines of the records before it.
-        newlines = np.zeros(table.num_rows, dtype=np.int64)
-        for column in table.columns:
-            newlines += pc.count_substring(column, "\n").to_numpy(zero_copy_only=False)
-        lines += np.concatenate([[0], np.cumsum(newlines)[:-1]])
+    read = table = table.combine_chunks()
+    kept = None
     if b"\n\n" in utf8 or b"\n\r\n" in utf8:
         # Arrow reads a blank line as a row of empty fields; a blank line is no row.
         blank = pc.equal(_joined(table), "\x1f" * (table.num_columns - 1))
         if pc.any(blank).as_py():
-            keep = pc.invert(blank)
-            table, lines = table.filter(keep), lines[keep.to_numpy(zero_copy_only=False)]
-    return _Rows(table, lines, [], [])
+            kept = pc.invert(blank).to_numpy(zero_copy_only=False)
+            table = table.filter(kept)
+    return _Rows(table, functools.partial(_line_numbers, read, utf8, skip, quoted, kept), [], [])
+
+
+def _line_numbers(
+    read: pa.Table, utf8: bytes, skip: int, quoted: bool, kept: np.ndarray | None
+) -> np.ndarray:
+    """The physical line each record Arrow read starts on (of the kept ones, blank lines left out)."""
+    lines = skip + 1 + np.arange(read.num_rows, dtype=np.int64)
+    physical = utf8.count(b"\n") + (0 if utf8.endswith(b"\n") else 1)
+    if quoted and read.num_rows and physical != skip + read.num_rows:
+        # Some values hold newlines: each record starts after the lines of the records before it.
+        newlines = np.zeros(read.num_rows, dtype=np.int64)
+        for column in read.columns:
+            newlines += pc.count_substring(column, "\n").to_numpy(zero_copy_only=False)
+        lines += np.concatenate([[0], np.cumsum(newlines)[:-1]])
+    return lines if kept is None else lines[kept]
 
 
 def _reject_unclosed_quote(rows: _Rows, utf8: bytes, delimiter: str) -> None:
     """A quote that is never closed swallows the rest of the file into one record: report, not import it."""
-    if utf8.count(b'"') % 2 == 0 or rows.table.num_rows == 0:
+    if rows.table.num_rows == 0:
         return
     last = rows.table.num_rows - 1
     values = [v for v in rows.table.slice(last, 1).to_pylist()[0].values() if v is not None]
-    if not any("\n" in v for v in values):
+    if not any("\n" in v for v in values) or utf8.count(b'"') % 2 == 0:
         return
     line = int(rows.lines[last])
     spanned = sum(v.count("\n") for v in values) + 1
@@ -294,7 +312,7 @@ def _read_rows_python(utf8: bytes, delimiter: str, names: tuple[str, ...], skip:
         notices.append(
             f"{short} rows had fewer fields than the header; their missing fields were read as empty."
         )
-    return _Rows(table, np.array(lines, dtype=np.int64), structural, notices)
+    return _Rows(table, lambda: np.array(lines, dtype=np.int64), structural, notices)
 
 
 def _without_missing_markers(table: pa.Table) -> pa.Table:
@@ -763,9 +781,9 @@ def _build_events(
         s.EXTRA: extra,
         **text,
     }
-    table = pa.table([columns[c] for c in s.COLUMN_NAMES], schema=s.ARROW_SCHEMA)
-    order = pc.sort_indices(table, sort_keys=[(s.TIMESTAMP, "ascending"), (s.EVENT_ID, "ascending")])
-    return table.take(order)
+    # In input order: sorting a million rows of text would cost more than the rest of the import, and
+    # whatever lists events (the page's table, exports) orders what it lists.
+    return pa.table([columns[c] for c in s.COLUMN_NAMES], schema=s.ARROW_SCHEMA)
 
 
 def _reject_table(
