@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import numpy as np
 import pyarrow as pa
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from timeline import dates
 from timeline.schema import PRECISIONS
@@ -135,3 +137,43 @@ def test_unknown_zone_is_a_usage_error() -> None:
     """A zone name that is not IANA gives an error naming it."""
     with pytest.raises(Exception, match="Mars/Olympus"):
         dates.validate_zone("Mars/Olympus")
+
+
+def _fixed_shaped(shape: str) -> st.SearchStrategy[str]:
+    """Text laid out like one of the fixed ISO shapes, mostly digits where it has digits, sometimes not."""
+    kinds = {"T": "T t", "Z": "Zz", "±": "+-", "-": "-/", ":": ":."}
+    return st.tuples(*[st.sampled_from(kinds.get(kind, "0123456789" * 8 + "x ")) for kind in shape]).map(
+        "".join
+    )
+
+
+@given(st.lists(st.sampled_from(dates._FIXED_SHAPES).flatmap(_fixed_shaped), min_size=1, max_size=30))
+def test_fixed_shapes_read_as_the_iso_pattern_reads_them(values: list[str]) -> None:
+    """What the fixed-position reader takes, _ISO reads into the same components; it never takes more."""
+    array = pa.array(values)
+    fixed, pattern = dates._Parts(len(values)), dates._Parts(len(values))
+    dates._read_fixed(fixed, array, np.ones(len(values), dtype=bool))
+    dates._read_pattern(pattern, array, fixed.matched, dates._ISO)
+    assert (pattern.matched == fixed.matched).all()
+    for name in ("year", "month", "day", "hour", "minute", "second", "micro", "offset", "has_offset"):
+        assert (getattr(fixed, name) == getattr(pattern, name)).all(), name
+
+
+def test_day_numbers_follow_the_calendar() -> None:
+    """Every day of a few leap and common years, and whether 29-31 exist, as the datetime module says."""
+    for year in (1, 4, 100, 1900, 1970, 2000, 2023, 2024, 9999):
+        for month in range(1, 13):
+            days = np.arange(1, 32)
+            number, exists = dates._days_from_civil(np.full(31, year), np.full(31, month), days)
+            real = [d for d in days if _exists(year, month, d)]
+            assert exists.tolist() == [d in real for d in days]
+            expected = [(date(year, month, d) - date(1970, 1, 1)).days for d in real]
+            assert number[exists].tolist() == expected
+
+
+def _exists(year: int, month: int, day: int) -> bool:
+    try:
+        date(year, month, day)
+    except ValueError:
+        return False
+    return True

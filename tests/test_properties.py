@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
-from timeline import schema, store
+from timeline import ingest, schema, sniff, store
 from timeline.errors import BadInputError, UsageError
 from timeline.ingest import ImportOptions, ImportResult, read_events, version_meta
 
@@ -267,3 +267,32 @@ def test_no_offset_stated_stays_none_through_the_round_trip() -> None:
     first = read_events(b"timestamp,actor\n1711126800,A\n").events
     assert first[schema.UTC_OFFSET_MINUTES].to_pylist() == [None]
     assert read_events(store.csv_bytes(first)).events[schema.UTC_OFFSET_MINUTES].to_pylist() == [None]
+
+
+def test_the_whitespace_list_is_what_arrow_trims() -> None:
+    """ingest._WHITESPACE (which bytes may start or end a value that needs trimming) is exactly what
+    pc.utf8_trim_whitespace removes, over every code point."""
+    characters = [chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000]
+    trimmed = pc.utf8_trim_whitespace(pa.array(["x" + c for c in characters])).to_pylist()
+    assert "".join(c for c, t in zip(characters, trimmed, strict=True) if t == "x") == ingest._WHITESPACE
+
+
+def test_markers_become_nulls_in_any_chunk_layout() -> None:
+    """Trimming and missing-value markers give the same values whatever the chunks (sliced ones too)."""
+    values = [" a", "NA", "b ", "", "***", "*x", "--", "c", "null", " - "]
+    expected = ["a", None, "b", None, None, "*x", None, "c", None, None]
+    whole = pa.array(["lead", *values, "tail"])
+    for chunks in ([whole.slice(1, len(values))], [whole.slice(1, 3), whole.slice(4, 7)]):
+        table = pa.table({"x": pa.chunked_array(chunks)})
+        assert ingest._without_missing_markers(table)["x"].to_pylist() == expected
+
+
+@given(st.binary(max_size=64) | st.text(max_size=16).map(lambda t: t.encode("utf-8", "surrogatepass")))
+def test_the_utf8_check_agrees_with_python(data: bytes) -> None:
+    """sniff's in-place UTF-8 check accepts exactly what bytes.decode("utf-8") accepts."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        assert not sniff._is_utf8(data)
+    else:
+        assert sniff._is_utf8(data)

@@ -19,6 +19,11 @@ _US_PER_DAY = 86_400_000_000
 _FIRST_US = -62_135_596_800_000_000  # 0001-01-01T00:00Z
 _PAST_LAST_US = 253_402_300_800_000_000  # 10000-01-01T00:00Z
 _MISSING = -1
+# The first day of every month from January of year 1 to January of year 10000, in days since 1970-01-01:
+# a date's day number is one look-up away (numpy's calendar conversions cost far more).
+_MONTH_STARTS = (
+    np.arange("0001-01", "10000-02", dtype="datetime64[M]").astype("datetime64[D]").astype(np.int64)
+)
 
 _MONTHS = {
     name: number
@@ -77,20 +82,21 @@ _MONTH_YEAR = r"^(?P<month_name>[A-Za-z]+)\.?,?\s+(?P<year>\d{4})$"
 _TIME_ONLY = r"^" + _TIME + _ZONE + r"$"
 _EPOCH = r"^(?P<epoch>\d{9,10}|\d{12,13}|\d{15,16})(?:\.(?P<fraction>\d{1,9}))?$"
 
-# Shapes Arrow's strptime reads far faster than a regex: (format, its length, precision, with offset).
-# With an offset, the local time is the same text without it, so the offset is the difference.
-_FAST_FORMATS = (
-    ("%Y-%m-%dT%H:%M:%S%z", 19, SECOND, True),
-    ("%Y-%m-%d %H:%M:%S%z", 19, SECOND, True),
-    ("%Y-%m-%dT%H:%M%z", 16, MINUTE, True),
-    ("%Y-%m-%d %H:%M%z", 16, MINUTE, True),
-    ("%Y-%m-%dT%H:%M:%S", 19, SECOND, False),
-    ("%Y-%m-%d %H:%M:%S", 19, SECOND, False),
-    ("%Y-%m-%dT%H:%M", 16, MINUTE, False),
-    ("%Y-%m-%d %H:%M", 16, MINUTE, False),
-    ("%Y-%m-%d", 10, DAY, False),
+# The common ISO 8601 shapes, read at fixed positions, far faster than any regex or strptime: each
+# letter is a digit of a field (Y year, M month, D day, h hour, m minute, s second, H and N the hours and
+# minutes of the offset), T is "T" or a space, Z is "Z" or "z", ± is "+" or "-". They mean what _ISO reads
+# from the same text; what none of them fits goes on to the patterns.
+_FIXED_SHAPES = (
+    "YYYY-MM-DD",
+    "YYYY-MM-DDThh:mm",
+    "YYYY-MM-DDThh:mmZ",
+    "YYYY-MM-DDThh:mm±HH:NN",
+    "YYYY-MM-DDThh:mm:ss",
+    "YYYY-MM-DDThh:mm:ssZ",
+    "YYYY-MM-DDThh:mm:ss±HH:NN",
 )
-_FAST_SHAPE = r"^\d{4}-\d{2}-\d{2}"
+_FIXED_FIELDS = {"Y": "year", "M": "month", "D": "day", "h": "hour", "m": "minute", "s": "second"}
+_FIXED_CHARACTERS = {"T": b"T ", "Z": b"Zz", "±": b"+-", "-": b"-", ":": b":"}
 
 # Patterns that say "this is a date" on sight; bare digit runs (ids, counts) are not among them.
 _SELF_EVIDENT = (_ISO, _NUMERIC, _DAY_MONTH_YEAR, _MONTH_DAY_YEAR, _MONTH_YEAR)
@@ -301,65 +307,43 @@ def _read_pattern(parts: _Parts, values: pa.Array, todo: np.ndarray, pattern: st
     parts.matched[idx] = True
 
 
-def _read_fast(parts: _Parts, values: pa.Array, todo: np.ndarray) -> None:
-    """The common ISO shapes through Arrow's strptime; what it does not take goes on to the patterns."""
-    todo = todo & pc.fill_null(pc.match_substring_regex(values, _FAST_SHAPE), False).to_numpy(
-        zero_copy_only=False
-    )
-    for fmt, length, precision, zoned in _FAST_FORMATS:
-        idx = np.flatnonzero(todo & ~parts.matched)
+def _read_fixed(parts: _Parts, values: pa.Array, todo: np.ndarray) -> None:
+    """Values (among todo) of the _FIXED_SHAPES, read digit by digit from their bytes."""
+    lengths = pc.binary_length(values).to_numpy(zero_copy_only=False)
+    for shape in _FIXED_SHAPES:
+        idx = np.flatnonzero(todo & (lengths == len(shape)))
         if len(idx) == 0:
-            return
-        subset = values if len(idx) == len(values) else values.take(pa.array(idx))
-        stamps = pc.strptime(subset, format=fmt, unit="us", error_is_null=True)
-        hit = stamps.is_valid().to_numpy(zero_copy_only=False)
-        if not hit.any():
             continue
-        idx, stamps, text = idx[hit], stamps.filter(pa.array(hit)), subset.filter(pa.array(hit))
-        utc = stamps.cast(pa.int64()).to_numpy()
-        if zoned:
-            wall = pc.utf8_slice_codeunits(text, 0, length)
-            local = pc.strptime(wall, format=fmt[:-2], unit="us").cast(pa.int64()).to_numpy()
-        else:
-            local = utc
-        # Keep only values whose rolled-over fields read back unchanged.
-        fields = _components(local, precision)
-        exact = np.ones(len(idx), dtype=bool)
-        for name, (begin, end) in _FAST_FIELDS.items():
-            if name in fields:
-                stated = pc.cast(pc.utf8_slice_codeunits(text, begin, end), pa.int64()).to_numpy()
-                exact &= stated == fields[name]
-        idx = idx[exact]
-        if zoned:
-            parts.offset[idx] = (local[exact] - utc[exact]) // _US_PER_MINUTE
+        # Values of one length, taken into a new array, lie end to end: a matrix of bytes, a row each.
+        offsets, text = value_bytes(values.take(pa.array(idx)))
+        chars = text[offsets[0] : offsets[0] + len(idx) * len(shape)].reshape(len(idx), len(shape))
+        digits = [position for position, kind in enumerate(shape) if kind not in _FIXED_CHARACTERS]
+        fits = (chars[:, digits] - ord("0") <= 9).all(axis=1)  # bytes below "0" wrap around to above 9
+        for position, kind in enumerate(shape):
+            if kind in _FIXED_CHARACTERS:
+                fits &= np.logical_or.reduce([chars[:, position] == byte for byte in _FIXED_CHARACTERS[kind]])
+        idx, chars = idx[fits], chars[fits]
+        for letter, name in _FIXED_FIELDS.items():
+            if letter in shape:
+                getattr(parts, name)[idx] = _fixed_number(chars, shape, letter)
+        if "±" in shape:
+            sign = np.where(chars[:, shape.index("±")] == ord("-"), -1, 1)
+            parts.offset[idx] = sign * (
+                _fixed_number(chars, shape, "H") * 60 + _fixed_number(chars, shape, "N")
+            )
             parts.has_offset[idx] = True
-        for name, read in fields.items():
-            getattr(parts, name)[idx] = read[exact]
+        elif "Z" in shape:
+            parts.offset[idx] = 0
+            parts.has_offset[idx] = True
         parts.matched[idx] = True
 
 
-# The fields strptime rolls over instead of refusing (30 February, second 60); it refuses the others.
-_FAST_FIELDS = {"day": (8, 10), "second": (17, 19)}
-
-
-def _components(local_us: np.ndarray, precision: int) -> dict[str, np.ndarray]:
-    """Calendar and clock fields of wall-clock microseconds, down to the stated precision."""
-    moment = local_us.astype("M8[us]")
-    days = moment.astype("M8[D]")
-    months = moment.astype("M8[M]")
-    years = moment.astype("M8[Y]")
-    fields = {
-        "year": years.astype(np.int64) + 1970,
-        "month": (months - years.astype("M8[M]")).astype(np.int64) + 1,
-        "day": (days - months.astype("M8[D]")).astype(np.int64) + 1,
-    }
-    if precision <= MINUTE:
-        clock = local_us - days.astype("M8[us]").astype(np.int64)
-        fields["hour"] = clock // 3_600_000_000
-        fields["minute"] = clock // _US_PER_MINUTE % 60
-        if precision == SECOND:
-            fields["second"] = clock // 1_000_000 % 60
-    return fields
+def _fixed_number(chars: np.ndarray, shape: str, letter: str) -> np.ndarray:
+    """The number written by the digits at letter's positions in shape, for each row of chars."""
+    number = np.zeros(len(chars), dtype=np.int64)
+    for position in [p for p, kind in enumerate(shape) if kind == letter]:
+        number = number * 10 + (chars[:, position] - ord("0"))
+    return number
 
 
 def _read_epoch(parts: _Parts, values: pa.Array, todo: np.ndarray) -> None:
@@ -386,6 +370,13 @@ def _clean(values: pa.Array) -> pa.Array:
     return pc.utf8_trim_whitespace(pc.cast(values, pa.string()))
 
 
+def value_bytes(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """A string array's value offsets and UTF-8 bytes, as numpy views of its buffers (no copy)."""
+    _, offsets, text = values.buffers()
+    offsets = np.frombuffer(offsets, dtype=np.int32)[values.offset : values.offset + len(values) + 1]
+    return offsets, np.frombuffer(text, dtype=np.uint8) if text is not None else np.zeros(0, dtype=np.uint8)
+
+
 def read_parts(
     values: pa.Array, *, date_order: str, column: str, allow_epoch: bool = True
 ) -> tuple[_Parts, list[str]]:
@@ -395,7 +386,7 @@ def read_parts(
     values = _clean(values)
     parts = _Parts(len(values))
     present = pc.fill_null(pc.not_equal(values, ""), False).to_numpy(zero_copy_only=False)
-    _read_fast(parts, values, present)
+    _read_fixed(parts, values, present)
     _read_pattern(parts, values, present & ~parts.matched, _ISO)
     if allow_epoch:
         _read_epoch(parts, values, present & ~parts.matched)
@@ -444,21 +435,17 @@ def parts_from_columns(year: pa.Array, month: pa.Array | None, day: pa.Array | N
 
 def _days_from_civil(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Days since 1970-01-01 for each date, and whether the date exists (no 30 February)."""
-    safe_year = np.clip(year, 1, 9999)
-    safe_month = np.clip(month, 1, 12)
-    months = (safe_year - 1970).astype("datetime64[Y]").astype("datetime64[M]") + (safe_month - 1).astype(
-        "timedelta64[M]"
-    )
-    start = months.astype("datetime64[D]")
-    days = start + (np.clip(day, 1, 31) - 1).astype("timedelta64[D]")
-    exists = days.astype("datetime64[M]") == months
-    return days.astype(np.int64), exists
+    month_index = (np.clip(year, 1, 9999) - 1) * 12 + np.clip(month, 1, 12) - 1
+    starts = _MONTH_STARTS[month_index]
+    day = np.clip(day, 1, 31)
+    return starts + day - 1, day <= _MONTH_STARTS[month_index + 1] - starts
 
 
 def resolve(parts: _Parts, *, tz: str, column: str) -> Parsed:
     """UTC instants, precision and offset from components; naive values are read in zone tz."""
     ok = parts.matched.copy()
     errors = parts.error.copy()
+    no_error = errors == None  # noqa: E711 - elementwise test on an object array; kept up to date below
     has = {name: getattr(parts, name) != _MISSING for name in ("month", "day", "hour", "minute", "second")}
     precision = np.select(
         [~has["month"], ~has["day"], ~has["hour"], ~has["minute"], ~has["second"]],
@@ -482,11 +469,12 @@ def resolve(parts: _Parts, *, tz: str, column: str) -> Parsed:
         + np.minimum(second, 59) * 1_000_000
         + micro
     )
-    date_ok = ~parts.is_epoch & ok & (errors == None)  # noqa: E711 - elementwise test on an object array
+    date_ok = ~parts.is_epoch & ok & no_error
     bad_year = date_ok & ~in_range
     errors[bad_year] = "has a year outside 1-9999"
     bad_field = date_ok & in_range & ~(valid_fields & exists)
     errors[bad_field] = "is not a real date or time"
+    no_error &= ~(bad_year | bad_field)
     utc_us = np.where(parts.has_offset, local_us - parts.offset * _US_PER_MINUTE, local_us)
     offset = np.where(parts.has_offset, parts.offset, _MISSING)
     naive = date_ok & in_range & valid_fields & exists & ~parts.has_offset
@@ -504,12 +492,12 @@ def resolve(parts: _Parts, *, tz: str, column: str) -> Parsed:
     epoch = parts.is_epoch & ok
     utc_us = np.where(epoch, parts.epoch_us, utc_us)
     # A first of January of year 1 read east of UTC would fall into year 0: not storable, so not a date.
-    outside = ok & (errors == None) & ((utc_us < _FIRST_US) | (utc_us >= _PAST_LAST_US))  # noqa: E711
+    outside = ok & no_error & ((utc_us < _FIRST_US) | (utc_us >= _PAST_LAST_US))
     errors[outside] = "has a year outside 1-9999 in UTC"
     precision = np.where(epoch, SECOND, precision).astype(np.int8)
     unmatched = ~parts.matched
     errors[unmatched] = "is not a date in any known format"
-    ok &= errors == None  # noqa: E711 - elementwise test on an object array
+    ok &= no_error & ~outside & ~unmatched
     has_offset = (parts.has_offset | naive) & ok & ~epoch
     return Parsed(utc_us, precision, offset, has_offset, ok, errors)
 

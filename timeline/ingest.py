@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,6 +40,17 @@ _MISSING_MARKERS = (
     "--",
 )
 _MISSING_PATTERN = r"^\*+$"
+_LONGEST_MARKER = max(len(marker) for marker in _MISSING_MARKERS)
+# The characters pc.utf8_trim_whitespace removes (tests/test_ingest_shapes.py checks the list against
+# Arrow), and which bytes can begin or end one of them in UTF-8.
+_WHITESPACE = (
+    "\t\n\v\f\r\x1c\x1d\x1e\x1f \x85\xa0\u1680"
+    "\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+_MAY_START_WHITESPACE = np.zeros(256, dtype=bool)
+_MAY_START_WHITESPACE[[c.encode()[0] for c in _WHITESPACE]] = True
+_MAY_END_WHITESPACE = np.zeros(256, dtype=bool)
+_MAY_END_WHITESPACE[[c.encode()[-1] for c in _WHITESPACE]] = True
 _MISSING_COORDINATES = (-9.0, -99.0, -999.0, -9999.0)  # "unknown" codes, as the slow path's ^-9+$
 _NUMERIC_FIELDS = (s.FATALITIES, s.INJURED, s.LATITUDE, s.LONGITUDE)
 _URL_PATTERN = r"https?://[^\s;,<>\"']+"
@@ -124,6 +136,14 @@ def read_events(data: bytes, options: ImportOptions | None = None) -> ImportResu
             f"the file is {len(data) / _MB:.1f} MB, over the limit of {options.max_bytes / _MB:.0f} MB",
             file=name,
         )
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return _read(data, options, pool)
+
+
+def _read(data: bytes, options: ImportOptions, pool: ThreadPoolExecutor) -> ImportResult:
+    # hashlib and Arrow's kernels release the GIL: what waits for nothing else runs on another core.
+    sha256 = pool.submit(lambda: hashlib.sha256(data).hexdigest())
+    name = options.file_name
     text = sniff.decode(data, file_name=name)
     layout = sniff.detect_layout(text, file_name=name)
     preset = presets.detect(layout.header, layout.field_count)
@@ -142,7 +162,9 @@ def read_events(data: bytes, options: ImportOptions | None = None) -> ImportResu
     _find_time_columns(mapping, clean, name)
     notices = list(rows.notices)
 
-    keep, event_ids, id_notice = _identities(raw, clean, mapping, preset)
+    identities = pool.submit(_identities, raw, clean, mapping, preset)
+    start = _read_start(clean, mapping, preset, options)
+    keep, event_ids, id_notice = identities.result()
     duplicates = int((~keep).sum())
     rejects: list[tuple[np.ndarray, list[str]]] = []
 
@@ -155,7 +177,6 @@ def read_events(data: bytes, options: ImportOptions | None = None) -> ImportResu
             rejects.append((np.flatnonzero(marked), [reason] * int(marked.sum())))
             keep &= ~marked
 
-    start = _read_start(clean, mapping, preset, options, notices)
     bad = keep & ~start.ok
     bad_idx = np.flatnonzero(bad)
     rejects.append((bad_idx, _date_reasons(clean, mapping, start, bad_idx)))
@@ -182,7 +203,7 @@ def read_events(data: bytes, options: ImportOptions | None = None) -> ImportResu
         delimiter=layout.delimiter,
         notices=tuple(notices + start.notices),
         columns=tuple(names),
-        sha256=hashlib.sha256(data).hexdigest(),
+        sha256=sha256.result(),
     )
 
 
@@ -215,11 +236,9 @@ def _read_rows(utf8: bytes, delimiter: str, names: tuple[str, ...], skip: int) -
     try:
         table = pacsv.read_csv(
             io.BytesIO(utf8),
-            # One block: every column comes out as one array (Arrow still converts columns in parallel),
-            # where blocks would have to be concatenated afterwards, a copy of the whole file.
-            read_options=pacsv.ReadOptions(
-                column_names=list(names), skip_rows=skip, block_size=min(max(len(utf8), 1 << 20), 1 << 30)
-            ),
+            # Arrow's default blocks (1 MB), read in parallel: each column comes out in many chunks, and
+            # stays so (concatenating them would copy the whole file).
+            read_options=pacsv.ReadOptions(column_names=list(names), skip_rows=skip),
             parse_options=pacsv.ParseOptions(
                 delimiter=delimiter,
                 newlines_in_values=quoted,
@@ -230,21 +249,31 @@ def _read_rows(utf8: bytes, delimiter: str, names: tuple[str, ...], skip: int) -
                 column_types={n: pa.string() for n in names},
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
+                check_utf8=False,  # sniff.decode made sure it is
             ),
         )
     except pa.ArrowInvalid:
         invalid.append(None)
     if invalid:
         return _read_rows_python(utf8, delimiter, names, skip)
-    read = table = table.combine_chunks()
-    kept = None
-    if b"\n\n" in utf8 or b"\n\r\n" in utf8:
-        # Arrow reads a blank line as a row of empty fields; a blank line is no row.
-        blank = pc.equal(_joined(table), "\x1f" * (table.num_columns - 1))
-        if pc.any(blank).as_py():
-            kept = pc.invert(blank).to_numpy(zero_copy_only=False)
-            table = table.filter(kept)
+    read, kept = table, None
+    empty = _all_empty(table)
+    if pc.any(empty).as_py() and (b"\n\n" in utf8 or b"\n\r\n" in utf8):
+        # Arrow reads a blank line as a row of empty fields; a blank line is no row. (Looking for the
+        # rows first: searching a large file for a blank line costs more than reading a column.)
+        kept = pc.invert(empty).to_numpy(zero_copy_only=False)
+        table = table.filter(kept)
     return _Rows(table, functools.partial(_line_numbers, read, utf8, skip, quoted, kept), [], [])
+
+
+def _all_empty(table: pa.Table) -> pa.ChunkedArray:
+    """Whether every field of a row is the empty string."""
+    empty = pc.equal(table.column(0), "")
+    for column in table.columns[1:]:
+        if not pc.any(empty).as_py():
+            break
+        empty = pc.and_(empty, pc.equal(column, ""))
+    return empty
 
 
 def _line_numbers(
@@ -317,17 +346,60 @@ def _read_rows_python(utf8: bytes, delimiter: str, names: tuple[str, ...], skip:
 
 def _without_missing_markers(table: pa.Table) -> pa.Table:
     """Trimmed values with the missing-value markers (empty, NA, NULL, ***...) as nulls."""
-    markers = pa.array(_MISSING_MARKERS)
     columns = []
     for column in table.columns:
-        trimmed = pc.utf8_trim_whitespace(column)
-        missing = pc.is_in(trimmed, value_set=markers)
-        if pc.any(pc.starts_with(trimmed, "*")).as_py():
-            missing = pc.or_(missing, pc.match_substring_regex(trimmed, _MISSING_PATTERN))
-        if pc.any(missing).as_py():
-            trimmed = pc.if_else(missing, pa.scalar(None, pa.string()), trimmed)
-        columns.append(trimmed)
+        first, last = _value_ends(column)
+        if _MAY_START_WHITESPACE[first].any() or _MAY_END_WHITESPACE[last].any():
+            column = pc.utf8_trim_whitespace(column)
+            first, _ = _value_ends(column)
+        columns.append(_markers_as_nulls(column, first))
     return pa.table(columns, names=table.column_names)
+
+
+def _value_ends(values: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """The first and the last byte of each value (0 for an empty one), found without copying any text:
+    whether a value is trimmed or may be a marker shows there, and most columns need neither."""
+    firsts, lasts = [], []
+    for chunk in values.chunks:
+        offsets, text = dates.value_bytes(chunk)
+        starts, stops = offsets[:-1], offsets[1:]
+        present = stops > starts
+        first, last = np.zeros(len(chunk), dtype=np.uint8), np.zeros(len(chunk), dtype=np.uint8)
+        first[present], last[present] = text[starts[present]], text[stops[present] - 1]
+        firsts.append(first)
+        lasts.append(last)
+    return np.concatenate(firsts or [np.zeros(0, np.uint8)]), np.concatenate(lasts or [np.zeros(0, np.uint8)])
+
+
+def _markers_as_nulls(values: pa.ChunkedArray, first: np.ndarray) -> pa.ChunkedArray:
+    """Values with the missing-value markers as nulls: a new validity bitmap over the same text, which is
+    not copied. Only short values, and values starting with '*', can be markers: only those are compared."""
+    lengths = pc.binary_length(values).to_numpy(zero_copy_only=False)
+    maybe = (lengths <= _LONGEST_MARKER) | (first == ord("*"))
+    candidates = np.flatnonzero(maybe)
+    shortlist = values.filter(pa.array(maybe))
+    marked = pc.or_(
+        pc.is_in(shortlist, value_set=pa.array(_MISSING_MARKERS)),
+        pc.match_substring_regex(shortlist, _MISSING_PATTERN),
+    )
+    missing = candidates[pc.fill_null(marked, False).to_numpy(zero_copy_only=False)]
+    if len(missing) == 0:
+        return values
+    valid = values.is_valid().to_numpy(zero_copy_only=False)
+    valid[missing] = False
+    chunks, start = [], 0
+    for chunk in values.chunks:
+        # A validity bitmap counts from the start of the buffers, where a sliced chunk does not start.
+        bitmap = pa.array(
+            np.concatenate([np.zeros(chunk.offset, dtype=bool), valid[start : start + len(chunk)]])
+        )
+        chunks.append(
+            pa.Array.from_buffers(
+                chunk.type, len(chunk), [bitmap.buffers()[1], *chunk.buffers()[1:]], offset=chunk.offset
+            )
+        )
+        start += len(chunk)
+    return pa.chunked_array(chunks, values.type)
 
 
 def _joined(table: pa.Table) -> pa.Array:
@@ -396,7 +468,6 @@ def _read_start(
     mapping: Mapping[str, str],
     preset: presets.Preset,
     options: ImportOptions,
-    notices: list[str],
 ) -> dates.Parsed:
     fields = (presets.DATE, presets.TIME, presets.YEAR, presets.MONTH, presets.DAY)
     parts, date_notices = _parts(clean, mapping, options, fields)
@@ -478,10 +549,10 @@ def _read_end(clean: pa.Table, mapping: Mapping[str, str], options: ImportOption
 # --- canonical columns ---------------------------------------------------------------------------
 
 
-def _text(clean: pa.Table, mapping: Mapping[str, str], field_name: str, n: int) -> pa.Array:
+def _text(clean: pa.Table, mapping: Mapping[str, str], field_name: str, n: int) -> pa.Array | pa.ChunkedArray:
     if field_name not in mapping:
         return pa.nulls(n, pa.string())
-    return clean[mapping[field_name]].combine_chunks()
+    return clean[mapping[field_name]]
 
 
 def _labelled(values: pa.Array, labels: Mapping[str, str] | None) -> pa.Array:
@@ -564,7 +635,7 @@ def _sources(name_values: pa.Array, url_values: pa.Array) -> tuple[pa.Array, pa.
     )
     candidates = pc.coalesce(url_values, pc.if_else(name_is_link, name_values, None))
     found = pc.fill_null(pc.match_substring_regex(candidates, _URL_PATTERN, ignore_case=True), False)
-    first = pc.extract_regex(candidates, "(?i)(?P<url>" + _URL_PATTERN + ")").field("url")
+    first = pc.struct_field(pc.extract_regex(candidates, "(?i)(?P<url>" + _URL_PATTERN + ")"), "url")
     url = pc.if_else(found, first, None)
     url_is_name = pc.and_(pc.is_valid(url_values), pc.invert(found))
     own_name = pc.if_else(name_is_link, None, name_values)
@@ -590,7 +661,7 @@ def _identities(
     so the rows need not be hashed at all.
     """
     n = raw.num_rows
-    ids = clean[mapping[s.EVENT_ID]].combine_chunks() if s.EVENT_ID in mapping else None
+    ids = clean[mapping[s.EVENT_ID]] if s.EVENT_ID in mapping else None
     if ids is not None and ids.null_count == 0 and len(pc.unique(ids)) == n:
         return np.ones(n, dtype=bool), ids, None
     joined = _joined(raw)

@@ -7,6 +7,9 @@ import io
 from collections import Counter
 from dataclasses import dataclass
 
+import numpy as np
+import pyarrow as pa
+
 from timeline.errors import BadInputError
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -64,7 +67,7 @@ def decode(data: bytes, *, file_name: str) -> Text:
         position = data.index(b"\x00")
         line = data.count(b"\n", 0, position) + 1
         raise BadInputError("the file holds NUL bytes, so it is not a text file", file=file_name, row=line)
-    if data.isascii():
+    if data.isascii() or _is_utf8(data):
         return Text(data, "utf-8")
     try:
         data.decode("utf-8")
@@ -92,7 +95,19 @@ def _mostly_utf8(data: bytes, start: int) -> bool:
     return characters >= 2 and valid_bytes >= (len(sample) - ascii_bytes) / 2
 
 
+def _is_utf8(data: bytes) -> bool:
+    """Whether data is valid UTF-8, checked by Arrow in place (Python would build a str of the whole file)."""
+    offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int64))
+    try:
+        pa.Array.from_buffers(pa.large_string(), 1, [None, offsets, pa.py_buffer(data)]).validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
 def _utf8(data: bytes, file_name: str) -> bytes:
+    if _is_utf8(data):
+        return data
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
