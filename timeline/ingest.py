@@ -141,8 +141,6 @@ def read_events(data: bytes, options: ImportOptions | None = None) -> ImportResu
 
 
 def _read(data: bytes, options: ImportOptions, pool: ThreadPoolExecutor) -> ImportResult:
-    # hashlib and Arrow's kernels release the GIL: what waits for nothing else runs on another core.
-    sha256 = pool.submit(lambda: hashlib.sha256(data).hexdigest())
     name = options.file_name
     text = sniff.decode(data, file_name=name)
     layout = sniff.detect_layout(text, file_name=name)
@@ -152,6 +150,9 @@ def _read(data: bytes, options: ImportOptions, pool: ThreadPoolExecutor) -> Impo
     else:
         names, skip = sniff.unique_names(layout.header), layout.header_lines
     rows = _read_rows(text.utf8, layout.delimiter, names, skip)
+    # hashlib and Arrow's kernels release the GIL: what waits for nothing else runs on another core
+    # (once the CSV reader, which keeps both busy, is done).
+    sha256 = pool.submit(lambda: hashlib.sha256(data).hexdigest())
     _reject_unclosed_quote(rows, text.utf8, layout.delimiter)
     rows_read = rows.table.num_rows + len(rows.structural)
     if rows_read == 0:
@@ -226,12 +227,6 @@ def version_meta(result: ImportResult, *, name: str, source_file: str, options: 
 
 def _read_rows(utf8: bytes, delimiter: str, names: tuple[str, ...], skip: int) -> _Rows:
     """Records via Arrow's CSV reader; ragged or blank-line files go through Python's csv module."""
-    invalid: list[object] = []
-
-    def note_invalid(row: object) -> str:
-        invalid.append(row)
-        return "skip"
-
     quoted = b'"' in utf8
     try:
         table = pacsv.read_csv(
@@ -240,10 +235,7 @@ def _read_rows(utf8: bytes, delimiter: str, names: tuple[str, ...], skip: int) -
             # stays so (concatenating them would copy the whole file).
             read_options=pacsv.ReadOptions(column_names=list(names), skip_rows=skip),
             parse_options=pacsv.ParseOptions(
-                delimiter=delimiter,
-                newlines_in_values=quoted,
-                ignore_empty_lines=False,
-                invalid_row_handler=note_invalid,
+                delimiter=delimiter, newlines_in_values=quoted, ignore_empty_lines=False
             ),
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa.string() for n in names},
@@ -252,9 +244,7 @@ def _read_rows(utf8: bytes, delimiter: str, names: tuple[str, ...], skip: int) -
                 check_utf8=False,  # sniff.decode made sure it is
             ),
         )
-    except pa.ArrowInvalid:
-        invalid.append(None)
-    if invalid:
+    except pa.ArrowInvalid:  # a ragged row, or a quote Arrow cannot follow
         return _read_rows_python(utf8, delimiter, names, skip)
     read, kept = table, None
     empty = _all_empty(table)
@@ -362,31 +352,35 @@ def _value_ends(values: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
     firsts, lasts = [], []
     for chunk in values.chunks:
         offsets, text = dates.value_bytes(chunk)
-        starts, stops = offsets[:-1], offsets[1:]
-        present = stops > starts
-        first, last = np.zeros(len(chunk), dtype=np.uint8), np.zeros(len(chunk), dtype=np.uint8)
-        first[present], last[present] = text[starts[present]], text[stops[present] - 1]
-        firsts.append(first)
-        lasts.append(last)
-    return np.concatenate(firsts or [np.zeros(0, np.uint8)]), np.concatenate(lasts or [np.zeros(0, np.uint8)])
+        if len(text) == 0:  # every value empty
+            firsts.append(np.zeros(len(chunk), dtype=np.uint8))
+            lasts.append(firsts[-1])
+            continue
+        present = offsets[1:] > offsets[:-1]
+        firsts.append(text.take(offsets[:-1], mode="clip") * present)
+        lasts.append(text.take(offsets[1:] - 1, mode="clip") * present)
+    empty = np.zeros(0, dtype=np.uint8)
+    return np.concatenate(firsts or [empty]), np.concatenate(lasts or [empty])
 
 
 def _markers_as_nulls(values: pa.ChunkedArray, first: np.ndarray) -> pa.ChunkedArray:
     """Values with the missing-value markers as nulls: a new validity bitmap over the same text, which is
-    not copied. Only short values, and values starting with '*', can be markers: only those are compared."""
+    not copied. Only an empty value, a short one, or one starting with '*' can be a marker: only short
+    values are looked up, and only those starting with '*' matched against the pattern."""
     lengths = pc.binary_length(values).to_numpy(zero_copy_only=False)
-    maybe = (lengths <= _LONGEST_MARKER) | (first == ord("*"))
-    candidates = np.flatnonzero(maybe)
-    shortlist = values.filter(pa.array(maybe))
-    marked = pc.or_(
-        pc.is_in(shortlist, value_set=pa.array(_MISSING_MARKERS)),
-        pc.match_substring_regex(shortlist, _MISSING_PATTERN),
-    )
-    missing = candidates[pc.fill_null(marked, False).to_numpy(zero_copy_only=False)]
-    if len(missing) == 0:
+    missing = lengths == 0
+    short = ~missing & (lengths <= _LONGEST_MARKER)
+    if short.any():
+        missing[short] = pc.is_in(values.filter(short), value_set=pa.array(_MISSING_MARKERS)).to_numpy(
+            zero_copy_only=False
+        )
+    starred = first == ord("*")
+    if starred.any():
+        stars = pc.match_substring_regex(values.filter(starred), _MISSING_PATTERN)
+        missing[starred] |= pc.fill_null(stars, False).to_numpy(zero_copy_only=False)
+    if not missing.any():
         return values
-    valid = values.is_valid().to_numpy(zero_copy_only=False)
-    valid[missing] = False
+    valid = values.is_valid().to_numpy(zero_copy_only=False) & ~missing
     chunks, start = [], 0
     for chunk in values.chunks:
         # A validity bitmap counts from the start of the buffers, where a sliced chunk does not start.
