@@ -164,6 +164,10 @@ def _read(data: bytes, options: ImportOptions, pool: ThreadPoolExecutor) -> Impo
     notices = list(rows.notices)
 
     identities = pool.submit(_identities, raw, clean, mapping, preset)
+    # The sources' patterns need no dates either: read for every row, used when every row is kept.
+    sources = pool.submit(
+        _sources, *(_source_text(clean, mapping, preset, f) for f in (s.SOURCE_NAME, s.SOURCE_URL))
+    )
     start = _read_start(clean, mapping, preset, options)
     keep, event_ids, id_notice = identities.result()
     duplicates = int((~keep).sum())
@@ -186,11 +190,11 @@ def _read(data: bytes, options: ImportOptions, pool: ThreadPoolExecutor) -> Impo
     if id_notice:
         notices.append(id_notice)
     if keep.all():
-        events = _build_events(clean, start, event_ids, mapping, preset, options)
+        events = _build_events(clean, start, event_ids, mapping, preset, options, sources.result())
     else:
         kept = pa.array(np.flatnonzero(keep))
         events = _build_events(
-            clean.take(kept), start.take(keep), event_ids.take(kept), mapping, preset, options
+            clean.take(kept), start.take(keep), event_ids.take(kept), mapping, preset, options, None
         )
     reject_table = _reject_table(raw, rows, rejects, layout.delimiter)
     return ImportResult(
@@ -549,6 +553,11 @@ def _text(clean: pa.Table, mapping: Mapping[str, str], field_name: str, n: int) 
     return clean[mapping[field_name]]
 
 
+def _source_text(clean: pa.Table, mapping: Mapping[str, str], preset: presets.Preset, field_name: str):
+    """A source field's text as _build_events gives it to _sources (labelled, where the preset labels it)."""
+    return _labelled(_text(clean, mapping, field_name, clean.num_rows), preset.value_labels.get(field_name))
+
+
 def _labelled(values: pa.Array, labels: Mapping[str, str] | None) -> pa.Array:
     if not labels:
         return values
@@ -770,7 +779,9 @@ def _build_events(
     mapping: dict[str, str],
     preset: presets.Preset,
     options: ImportOptions,
+    sources: tuple[pa.Array, pa.Array, pa.Array, pa.Array] | None,
 ) -> pa.Table:
+    """The canonical events of these rows; sources is what _sources gives for them, if already read."""
     n = clean.num_rows
     kept_raw: dict[str, pa.Array] = {}
 
@@ -811,7 +822,7 @@ def _build_events(
         if field_name in mapping:
             numbers[field_name], unusable = _coordinates(_text(clean, mapping, field_name, n), limit)
             keep_where(field_name, unusable)
-    name, url, name_not_whole, url_not_whole = _sources(text[s.SOURCE_NAME], text[s.SOURCE_URL])
+    name, url, name_not_whole, url_not_whole = sources or _sources(text[s.SOURCE_NAME], text[s.SOURCE_URL])
     for field_name, unusable in ((s.SOURCE_NAME, name_not_whole), (s.SOURCE_URL, url_not_whole)):
         if field_name in mapping:
             keep_where(field_name, unusable)
