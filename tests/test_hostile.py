@@ -208,7 +208,7 @@ def test_importer_answers_with_its_error_or_a_conserving_import(corpus: dict[str
 
 
 CONTENT = [
-    # file, column, every value it must hold, in timestamp order
+    # file, column, every value it must hold, in input order
     ("rtl_and_emoji.csv", "actor", ["الدولة الإسلامية", "ישראל", "\u202eevil\u202c actor", "Ünïcödé 🇷🇺"]),
     ("rtl_and_emoji.csv", "title", ["بيان 📢", "תנחומים 🕯️", "👨‍👩‍👧‍👦 family", "\u200b\u200d\ufeff"]),
     ("formula_cells.csv", "title", ["=1+2", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A2)", '=HYPERLINK("http://x","y")']),

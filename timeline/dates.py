@@ -309,9 +309,9 @@ def _read_pattern(parts: _Parts, values: pa.Array, todo: np.ndarray, pattern: st
 
 def _read_fixed(parts: _Parts, values: pa.Array, todo: np.ndarray) -> None:
     """Values (among todo) of the _FIXED_SHAPES, read digit by digit from their bytes."""
-    lengths = pc.binary_length(values).to_numpy(zero_copy_only=False)
+    lengths = np.where(todo, pc.binary_length(values).to_numpy(zero_copy_only=False), 0)
     for shape in _FIXED_SHAPES:
-        idx = np.flatnonzero(todo & (lengths == len(shape)))
+        idx = np.flatnonzero(lengths == len(shape))
         if len(idx) == 0:
             continue
         # Values of one length, taken into a new array, lie end to end: a matrix of bytes, a row each.
@@ -322,7 +322,8 @@ def _read_fixed(parts: _Parts, values: pa.Array, todo: np.ndarray) -> None:
         for position, kind in enumerate(shape):
             if kind in _FIXED_CHARACTERS:
                 fits &= np.logical_or.reduce([chars[:, position] == byte for byte in _FIXED_CHARACTERS[kind]])
-        idx, chars = idx[fits], chars[fits]
+        if not fits.all():
+            idx, chars = idx[fits], chars[fits]
         for letter, name in _FIXED_FIELDS.items():
             if letter in shape:
                 getattr(parts, name)[idx] = _fixed_number(chars, shape, letter)
@@ -340,9 +341,11 @@ def _read_fixed(parts: _Parts, values: pa.Array, todo: np.ndarray) -> None:
 
 def _fixed_number(chars: np.ndarray, shape: str, letter: str) -> np.ndarray:
     """The number written by the digits at letter's positions in shape, for each row of chars."""
-    number = np.zeros(len(chars), dtype=np.int64)
+    number = np.zeros(len(chars), dtype=np.int32)
     for position in [p for p, kind in enumerate(shape) if kind == letter]:
-        number = number * 10 + (chars[:, position] - ord("0"))
+        number *= 10  # in place: a million rows, and this runs for every digit
+        number += chars[:, position]
+        number -= ord("0")
     return number
 
 
