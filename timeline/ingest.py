@@ -41,7 +41,7 @@ _MISSING_MARKERS = (
 )
 _MISSING_PATTERN = r"^\*+$"
 _LONGEST_MARKER = max(len(marker) for marker in _MISSING_MARKERS)
-# The characters pc.utf8_trim_whitespace removes (tests/test_ingest_shapes.py checks the list against
+# The characters pc.utf8_trim_whitespace removes (tests/test_properties.py checks the list against
 # Arrow), and which bytes can begin or end one of them in UTF-8.
 _WHITESPACE = (
     "\t\n\v\f\r\x1c\x1d\x1e\x1f \x85\xa0\u1680"
@@ -553,7 +553,9 @@ def _text(clean: pa.Table, mapping: Mapping[str, str], field_name: str, n: int) 
     return clean[mapping[field_name]]
 
 
-def _source_text(clean: pa.Table, mapping: Mapping[str, str], preset: presets.Preset, field_name: str):
+def _source_text(
+    clean: pa.Table, mapping: Mapping[str, str], preset: presets.Preset, field_name: str
+) -> pa.Array | pa.ChunkedArray:
     """A source field's text as _build_events gives it to _sources (labelled, where the preset labels it)."""
     return _labelled(_text(clean, mapping, field_name, clean.num_rows), preset.value_labels.get(field_name))
 
