@@ -413,3 +413,9 @@ def test_placeholder_figure_has_no_traces_and_says_it_is_loading():
     assert fig.layout.meta["mode"] == "loading"
     assert fig.layout.annotations[0].text == figures.LOADING_MESSAGE
     assert fig.layout.xaxis.title.text == "Time in Europe/Moscow (UTC+03:00)"
+
+
+@pytest.mark.parametrize("kind", ["empty", "placeholder"])
+def test_empty_and_placeholder_figures_pass_plotlys_validation(bundled, kind):
+    fig = figures.timeline_figure(frame=bundled.iloc[:0]) if kind == "empty" else figures.placeholder_figure()
+    assert json.loads(pio.to_json(go.Figure(fig.to_dict()))) == json.loads(pio.to_json(fig))

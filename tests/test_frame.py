@@ -348,12 +348,13 @@ def test_counts_leave_out_values_a_subset_lacks(bundled_frame: pd.DataFrame) -> 
 
 
 def test_to_table_gives_back_the_canonical_events() -> None:
-    """to_table of a prepared frame is the canonical table again (sorted), ready for CSV/Parquet export."""
+    """to_table of a prepared frame is the canonical table again (ordered: sorted), ready for export."""
     events = store.load(DATASET_ID, root=store.DEFAULT_ROOT)
     expected = events.sort_by([(schema.TIMESTAMP, "ascending"), (schema.EVENT_ID, "ascending")])
     prepared = frame.prepare(events)
-    assert frame.to_table(prepared).equals(expected)
-    subset = frame.to_table(prepared[prepared[schema.ACTOR] == "Hamas"])
+    assert frame.to_table(prepared).equals(events.combine_chunks())
+    assert frame.to_table(frame.ordered(prepared)).equals(expected.combine_chunks())
+    subset = frame.to_table(frame.ordered(prepared[prepared[schema.ACTOR] == "Hamas"]))
     assert subset.schema == schema.ARROW_SCHEMA
     assert subset.column(schema.EVENT_ID).to_pylist() == [
         row[schema.EVENT_ID] for row in expected.to_pylist() if row[schema.ACTOR] == "Hamas"
@@ -369,3 +370,14 @@ def test_light_frame_and_details_give_the_full_frame(bundled_frame: pd.DataFrame
     full = frame.with_details(chosen, events.select(list(frame.DETAIL_COLUMNS)))
     pd.testing.assert_frame_equal(full, bundled_frame.iloc[[40, 3, 77]])
     assert frame.search_text(events).equals(frame.search_text(bundled_frame))
+
+
+def test_details_of_rows_spread_over_chunks_come_in_the_rows_order(bundled_frame: pd.DataFrame) -> None:
+    """with_details takes rows chunk by chunk from a table read in many chunks, in the rows' own order."""
+    events = store.load(DATASET_ID, root=store.DEFAULT_ROOT)
+    chunked = pa.Table.from_batches(events.to_batches(max_chunksize=7))
+    light = frame.prepare(chunked.select(list(frame.LIGHT_COLUMNS)))
+    chosen = light.iloc[[99, 0, 50, 13, 14, 3]]
+    full = frame.with_details(chosen, chunked.select(list(frame.DETAIL_COLUMNS)))
+    pd.testing.assert_frame_equal(full, bundled_frame.iloc[[99, 0, 50, 13, 14, 3]])
+    assert frame.with_details(light.iloc[:0], chunked.select(list(frame.DETAIL_COLUMNS))).empty

@@ -506,23 +506,32 @@ def placeholder_figure(tz: str = "UTC") -> go.Figure:
 
 def _empty_figure(tz: str, title: str | None, message: str = EMPTY_MESSAGE, mode: str = "empty") -> go.Figure:
     """No events: the zone still named, and a sentence instead of empty axes."""
-    fig = go.Figure()
-    fig.add_annotation(
-        text=message, xref="paper", yref="paper", x=0.5, y=0.5, showarrow=False, font={"size": 16}
-    )
-    fig.update_layout(
-        height=450,
-        template="plotly_white",
-        title={"text": display.label_text(title), "x": 0, "xanchor": "left"} if title else None,
-        meta={"mode": mode, "events": 0, "lanes": 0, "tz": tz},
-        showlegend=False,
-        uirevision="timeline",
-    )
-    fig.update_xaxes(
-        type="date", title={"text": display.label_text("Time in " + display.zone_label(tz))}, showgrid=False
-    )
-    fig.update_yaxes(visible=False)
-    return fig
+    layout = {
+        "height": 450,
+        "template": _template(),
+        "title": {"text": display.label_text(title), "x": 0, "xanchor": "left"} if title else None,
+        "meta": {"mode": mode, "events": 0, "lanes": 0, "tz": tz},
+        "showlegend": False,
+        "uirevision": "timeline",
+        "annotations": [
+            {
+                "text": message,
+                "xref": "paper",
+                "yref": "paper",
+                "x": 0.5,
+                "y": 0.5,
+                "showarrow": False,
+                "font": {"size": 16},
+            }
+        ],
+        "xaxis": {
+            "type": "date",
+            "title": {"text": display.label_text("Time in " + display.zone_label(tz))},
+            "showgrid": False,
+        },
+        "yaxis": {"visible": False},
+    }
+    return _Spec(layout).figure()
 
 
 def _add_count_strip(spec: _Spec, bins: _Binned, placed: _Placed) -> None:

@@ -89,11 +89,30 @@ def prepare(events: pa.Table) -> pd.DataFrame:
 def with_details(rows: pd.DataFrame, details: pa.Table) -> pd.DataFrame:
     """Rows of a frame (their index: positions in the version) with the columns of details, a table of
     other canonical columns of the same version in stored order; columns in canonical order."""
-    added = _plain(details.take(pa.array(rows.index.to_numpy(), pa.int64())))
+    added = _plain(_take(details, rows.index.to_numpy()))
     added.index = rows.index
     combined = pd.concat([rows, added.drop(columns=[c for c in added.columns if c in rows.columns])], axis=1)
     order = [name for name in (*schema.COLUMN_NAMES, *DERIVED) if name in combined.columns]
     return combined[order]
+
+
+def _take(table: pa.Table, positions: np.ndarray) -> pa.Table:
+    """The rows at positions of a table read in many chunks, taken chunk by chunk: Arrow's take on a
+    chunked table first joins the chunks, a copy of every column, even for a single row."""
+    batches = table.to_batches()
+    if len(batches) <= 1:
+        return table.take(pa.array(positions, pa.int64()))
+    bounds = np.cumsum([0] + [batch.num_rows for batch in batches])
+    batch_of = np.searchsorted(bounds, positions, side="right") - 1
+    order = np.argsort(batch_of, kind="stable")
+    parts = [
+        batches[k].take(pa.array(positions[order][batch_of[order] == k] - bounds[k], pa.int64()))
+        for k in np.unique(batch_of)
+    ]
+    grouped = pa.Table.from_batches(parts, schema=table.schema)
+    back = np.empty(len(order), dtype=np.int64)
+    back[order] = np.arange(len(order))
+    return grouped.take(pa.array(back))
 
 
 def ordered(frame: pd.DataFrame, limit: int | None = None) -> pd.DataFrame:
