@@ -390,6 +390,8 @@ def read_parts(
     parts = _Parts(len(values))
     present = pc.fill_null(pc.not_equal(values, ""), False).to_numpy(zero_copy_only=False)
     _read_fixed(parts, values, present)
+    if not (present & ~parts.matched).any():
+        return parts, []
     _read_pattern(parts, values, present & ~parts.matched, _ISO)
     if allow_epoch:
         _read_epoch(parts, values, present & ~parts.matched)
