@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
-from timeline import ingest, schema, sniff, store
+from timeline import dates, ingest, schema, sniff, store
 from timeline.errors import BadInputError, UsageError
 from timeline.ingest import ImportOptions, ImportResult, read_events, version_meta
 
@@ -270,11 +270,11 @@ def test_no_offset_stated_stays_none_through_the_round_trip() -> None:
 
 
 def test_the_whitespace_list_is_what_arrow_trims() -> None:
-    """ingest._WHITESPACE (which bytes may start or end a value that needs trimming) is exactly what
+    """dates.WHITESPACE (which bytes may start or end a value that needs trimming) is exactly what
     pc.utf8_trim_whitespace removes, over every code point."""
     characters = [chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000]
     trimmed = pc.utf8_trim_whitespace(pa.array(["x" + c for c in characters])).to_pylist()
-    assert "".join(c for c, t in zip(characters, trimmed, strict=True) if t == "x") == ingest._WHITESPACE
+    assert "".join(c for c, t in zip(characters, trimmed, strict=True) if t == "x") == dates.WHITESPACE
 
 
 def test_markers_become_nulls_in_any_chunk_layout() -> None:

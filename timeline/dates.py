@@ -19,6 +19,16 @@ _US_PER_DAY = 86_400_000_000
 _FIRST_US = -62_135_596_800_000_000  # 0001-01-01T00:00Z
 _PAST_LAST_US = 253_402_300_800_000_000  # 10000-01-01T00:00Z
 _MISSING = -1
+# The characters pc.utf8_trim_whitespace removes (tests/test_properties.py checks the list against
+# Arrow), and which bytes can begin or end one of them in UTF-8.
+WHITESPACE = (
+    "\t\n\v\f\r\x1c\x1d\x1e\x1f \x85\xa0\u1680"
+    "\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+_MAY_START_WHITESPACE = np.zeros(256, dtype=bool)
+_MAY_START_WHITESPACE[[c.encode()[0] for c in WHITESPACE]] = True
+_MAY_END_WHITESPACE = np.zeros(256, dtype=bool)
+_MAY_END_WHITESPACE[[c.encode()[-1] for c in WHITESPACE]] = True
 # The first day of every month from January of year 1 to January of year 10000, in days since 1970-01-01:
 # a date's day number is one look-up away (numpy's calendar conversions cost far more).
 _MONTH_STARTS = (
@@ -370,7 +380,30 @@ def _read_epoch(parts: _Parts, values: pa.Array, todo: np.ndarray) -> None:
 
 
 def _clean(values: pa.Array) -> pa.Array:
-    return pc.utf8_trim_whitespace(pc.cast(values, pa.string()))
+    values = pc.cast(values, pa.string())
+    return pc.utf8_trim_whitespace(values) if may_need_trimming(*value_ends(values)) else values
+
+
+def may_need_trimming(first: np.ndarray, last: np.ndarray) -> bool:
+    """Whether any value may start or end with whitespace, from value_ends (trimming copies all text)."""
+    return bool(_MAY_START_WHITESPACE[first].any() or _MAY_END_WHITESPACE[last].any())
+
+
+def value_ends(values: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """The first and the last byte of each string value (0 for an empty one), found without copying any
+    text: whether a value needs trimming or may be a missing-value marker shows there."""
+    firsts, lasts = [], []
+    for chunk in values.chunks if isinstance(values, pa.ChunkedArray) else [values]:
+        offsets, text = value_bytes(chunk)
+        if len(text) == 0:  # every value empty
+            firsts.append(np.zeros(len(chunk), dtype=np.uint8))
+            lasts.append(firsts[-1])
+            continue
+        present = offsets[1:] > offsets[:-1]
+        firsts.append(text.take(offsets[:-1], mode="clip") * present)
+        lasts.append(text.take(offsets[1:] - 1, mode="clip") * present)
+    empty = np.zeros(0, dtype=np.uint8)
+    return np.concatenate(firsts or [empty]), np.concatenate(lasts or [empty])
 
 
 def value_bytes(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:

@@ -41,16 +41,6 @@ _MISSING_MARKERS = (
 )
 _MISSING_PATTERN = r"^\*+$"
 _LONGEST_MARKER = max(len(marker) for marker in _MISSING_MARKERS)
-# The characters pc.utf8_trim_whitespace removes (tests/test_properties.py checks the list against
-# Arrow), and which bytes can begin or end one of them in UTF-8.
-_WHITESPACE = (
-    "\t\n\v\f\r\x1c\x1d\x1e\x1f \x85\xa0\u1680"
-    "\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
-)
-_MAY_START_WHITESPACE = np.zeros(256, dtype=bool)
-_MAY_START_WHITESPACE[[c.encode()[0] for c in _WHITESPACE]] = True
-_MAY_END_WHITESPACE = np.zeros(256, dtype=bool)
-_MAY_END_WHITESPACE[[c.encode()[-1] for c in _WHITESPACE]] = True
 _MISSING_COORDINATES = (-9.0, -99.0, -999.0, -9999.0)  # "unknown" codes, as the slow path's ^-9+$
 _NUMERIC_FIELDS = (s.FATALITIES, s.INJURED, s.LATITUDE, s.LONGITUDE)
 _URL_PATTERN = r"https?://[^\s;,<>\"']+"
@@ -342,29 +332,12 @@ def _without_missing_markers(table: pa.Table) -> pa.Table:
     """Trimmed values with the missing-value markers (empty, NA, NULL, ***...) as nulls."""
     columns = []
     for column in table.columns:
-        first, last = _value_ends(column)
-        if _MAY_START_WHITESPACE[first].any() or _MAY_END_WHITESPACE[last].any():
+        first, last = dates.value_ends(column)
+        if dates.may_need_trimming(first, last):
             column = pc.utf8_trim_whitespace(column)
-            first, _ = _value_ends(column)
+            first, _ = dates.value_ends(column)
         columns.append(_markers_as_nulls(column, first))
     return pa.table(columns, names=table.column_names)
-
-
-def _value_ends(values: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
-    """The first and the last byte of each value (0 for an empty one), found without copying any text:
-    whether a value is trimmed or may be a marker shows there, and most columns need neither."""
-    firsts, lasts = [], []
-    for chunk in values.chunks:
-        offsets, text = dates.value_bytes(chunk)
-        if len(text) == 0:  # every value empty
-            firsts.append(np.zeros(len(chunk), dtype=np.uint8))
-            lasts.append(firsts[-1])
-            continue
-        present = offsets[1:] > offsets[:-1]
-        firsts.append(text.take(offsets[:-1], mode="clip") * present)
-        lasts.append(text.take(offsets[1:] - 1, mode="clip") * present)
-    empty = np.zeros(0, dtype=np.uint8)
-    return np.concatenate(firsts or [empty]), np.concatenate(lasts or [empty])
 
 
 def _markers_as_nulls(values: pa.ChunkedArray, first: np.ndarray) -> pa.ChunkedArray:
