@@ -6,6 +6,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from tests.canonical import canonical_events
 from timeline import display, store
 from timeline import frame as frames
 from timeline import schema as s
@@ -14,15 +15,7 @@ from timeline.errors import UsageError
 
 def _events(*rows: dict) -> pa.Table:
     """Canonical events from a few fields per row; the rest null, ids and actors made up."""
-    columns: dict[str, list] = {c.name: [] for c in s.COLUMNS}
-    for number, row in enumerate(rows):
-        filled = {s.EVENT_ID: f"e{number}", s.ACTOR: f"actor {number}", s.EVENT_TYPE: "statement", **row}
-        for name in columns:
-            value = filled.get(name)
-            if name in (s.TIMESTAMP, s.END) and value is not None:
-                value = pd.Timestamp(value).to_pydatetime()
-            columns[name].append(value)
-    return pa.table(columns, schema=s.ARROW_SCHEMA)
+    return canonical_events(*rows, event_type="statement")
 
 
 def _one(precision: str, utc: str, offset: int | None, end: str | None = None) -> pd.DataFrame:
