@@ -99,6 +99,42 @@ class App:
     interact: bool = True  # type a search and a window after the cold open
 
 
+def project_app(name: str, store_dir: Path, query: str) -> App:
+    """The project's page (dashboard.py) serving the store at store_dir, opened at query."""
+    return App(
+        name=name,
+        script=ROOT / "dashboard.py",
+        env={"TIMELINE_DATA_DIR": str(store_dir)},
+        query=query,
+        search_label="Search text",
+        from_label="From",
+        to_label="To (inclusive)",
+    )
+
+
+def streamlit_command(script: Path | str, port: int) -> list[str]:
+    """`streamlit run script` headless on 127.0.0.1:port, without file watching or usage statistics."""
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(script),
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        "--server.fileWatcherType",
+        "none",
+        "--server.runOnSave",
+        "false",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -154,25 +190,7 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
-        command = [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(app.script),
-            "--server.port",
-            str(self.port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--server.fileWatcherType",
-            "none",
-            "--server.runOnSave",
-            "false",
-            "--browser.gatherUsageStats",
-            "false",
-        ]
+        command = streamlit_command(app.script, self.port)
         env = {**os.environ, **app.env, "PYTHONUNBUFFERED": "1"}
         log.parent.mkdir(parents=True, exist_ok=True)
         with log.open("wb") as output:

@@ -24,7 +24,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from bench import browser, generate
-from bench.browser import App, Server
+from bench.browser import Server, project_app
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out" / "load"
@@ -172,15 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     load = os.getloadavg()[0]
     store_dir, links = _store(args.size)
-    app = App(
-        name="load",
-        script=ROOT / "dashboard.py",
-        env={"TIMELINE_DATA_DIR": str(store_dir)},
-        query="",
-        search_label="Search text",
-        from_label="From",
-        to_label="To (inclusive)",
-    )
+    app = project_app("load", store_dir, "")
     with Server(app, OUT / "server.log") as server:
         sessions = []
         for n in range(args.sessions):

@@ -86,15 +86,7 @@ def _scenarios(parquet: str) -> dict[str, list[Any]]:
 
 def _apps(n_label: str, store_dir: Path, dataset_id: str, parquet: Path) -> list[browser.App]:
     return [
-        browser.App(
-            name=f"project-{n_label}",
-            script=ROOT / "dashboard.py",
-            env={"TIMELINE_DATA_DIR": str(store_dir)},
-            query=f"/?dataset={dataset_id}",
-            search_label="Search text",
-            from_label="From",
-            to_label="To (inclusive)",
-        ),
+        browser.project_app(f"project-{n_label}", store_dir, f"/?dataset={dataset_id}"),
         browser.App(
             name=f"peer-{n_label}",
             script=BENCH / "naive_app.py",
@@ -288,15 +280,13 @@ def table_rows(sizes: list[dict[str, Any]], floor: dict[str, Any] | None) -> lis
         mine = _get(r, "browser_project", "cold_open_probe", "bytes")
         theirs = _get(r, "browser_peer", "cold_open_probe", "bytes")
         rows.append(
-            [
+            _info_row(
                 "page bytes over the websocket, cold open (figure, table, widgets)",
                 size,
                 _bytes(mine),
                 _bytes(theirs),
                 _times(theirs, mine, "smaller", "larger"),
-                "(info)",
-                "—",
-            ]
+            )
         )
         mine = _get(r, "browser_project", "cold_open_s")
         theirs = _get(r, "browser_peer", "cold_open_s")
@@ -320,40 +310,34 @@ def table_rows(sizes: list[dict[str, Any]], floor: dict[str, Any] | None) -> lis
             mine = _get(r, "browser_project", key)
             theirs = _get(r, "browser_peer", key)
             rows.append(
-                [
+                _info_row(
                     f"browser: {title}",
                     size,
                     _s(mine),
                     _s(theirs),
                     _times(theirs, mine, "faster", "slower"),
-                    "(info)",
-                    "—",
-                ]
+                )
             )
         mine = _get(r, "browser_project", "memory", "hwm_bytes")
         theirs = _get(r, "browser_peer", "memory", "hwm_bytes")
         rows.append(
-            [
+            _info_row(
                 "server peak memory (VmHWM): cold open, filter changes, second open",
                 size,
                 _bytes(mine),
                 _bytes(theirs),
                 f"{mine / theirs:.2f}× peer" if mine and theirs else "—",
-                "(info)",
-                "—",
-            ]
+            )
         )
         mine, theirs = _get(project, "first_run_s"), _get(peer, "first_run_s")
         rows.append(
-            [
+            _info_row(
                 "first run, empty cache (AppTest: load + draw)",
                 size,
                 _s(mine),
                 _s(theirs),
                 _times(theirs, mine, "faster", "slower"),
-                "(info)",
-                "—",
-            ]
+            )
         )
     if floor is not None:
         rows.append(
@@ -368,6 +352,11 @@ def table_rows(sizes: list[dict[str, Any]], floor: dict[str, Any] | None) -> lis
             ]
         )
     return rows
+
+
+def _info_row(metric: str, size: str, mine: str, theirs: str, ratio: str) -> list[str]:
+    """A table row reported for information: no target, so no verdict."""
+    return [metric, size, mine, theirs, ratio, "(info)", "—"]
 
 
 def _describe(name: str, value: Any) -> str:

@@ -8,7 +8,9 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
+
+from tests.browser.chart import points, spot_in_lane
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -25,10 +27,6 @@ def _no_error_page(page: Page) -> None:
     expect(page.get_by_text("Something went wrong")).to_have_count(0)
 
 
-def _points(page: Page) -> Locator:
-    return page.locator(".js-plotly-plot .cartesianlayer .point")
-
-
 def test_default_view_draws_every_lane(
     page: Page, server: str, wait_ready: WaitReady, showing: Showing
 ) -> None:
@@ -37,7 +35,7 @@ def test_default_view_draws_every_lane(
     wait_ready(page)
     assert showing(page) == (TOTAL, TOTAL)
     expect(page.locator(".js-plotly-plot").first).to_be_visible()
-    expect(_points(page).first).to_be_visible()
+    expect(points(page).first).to_be_visible()
 
     # The main area scrolls inside the app; a viewport as tall as its content shows everything at once.
     height = page.evaluate(
@@ -139,34 +137,11 @@ def test_upload_saves_a_dataset_and_opens_it(
     expect(page.get_by_test_id("stAlertContentError")).to_have_count(0)
 
 
-def _spot_in_lane(page: Page, lane_name: str) -> tuple[float, float]:
-    """Page coordinates inside the plot area where an event of the named lane is drawn."""
-    lane = page.locator(".js-plotly-plot .yaxislayer-above text").filter(
-        has_text=re.compile(f"^{re.escape(lane_name)}$")
-    )
-    expect(lane.first).to_be_visible()
-    label = lane.first.bounding_box()
-    assert label is not None
-    y = label["y"] + label["height"] / 2
-    # The plot area of the lane's subplot; its edges belong to the axes' drag handles, not to events.
-    areas = [a for a in (d.bounding_box() for d in page.locator(".js-plotly-plot .nsewdrag").all()) if a]
-    area = next((a for a in areas if a["y"] <= y <= a["y"] + a["height"]), None)
-    assert area is not None, f"no plot area at the height of the {lane_name} lane (y={y}) among {areas}"
-    for box in (p.bounding_box() for p in _points(page).all()):
-        if box is None or not box["y"] - 2 <= y <= box["y"] + box["height"] + 2:
-            continue
-        left = max(box["x"], area["x"] + 2)
-        right = min(box["x"] + box["width"], area["x"] + area["width"] - 2)
-        if left < right:
-            return (left + right) / 2, y
-    raise AssertionError(f"no event drawn in the {lane_name} lane inside the plot area {area}")
-
-
 def test_clicking_an_event_shows_its_source_link(page: Page, server: str, wait_ready: WaitReady) -> None:
     """Hovering an event names its actor; clicking it opens the detail with an http(s) source link."""
     page.goto(f"{server}/?actor=Islamic%20State&tz=Europe/Moscow")
     wait_ready(page)
-    x, y = _spot_in_lane(page, "Islamic State")
+    x, y = spot_in_lane(page, "Islamic State")
 
     page.mouse.move(x, y)
     expect(page.locator(".hoverlayer .hovertext").first).to_contain_text("Islamic State")

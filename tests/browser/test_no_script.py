@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.chart import spot_in_lane
+
 ROOT = Path(__file__).resolve().parents[2]
 WAIT_MS = 30_000
 DATASET = "hostile-script"
@@ -90,28 +92,6 @@ def _nothing_ran(page: Page) -> None:
     assert page.evaluate("() => window.__pwned") is None
 
 
-def _spot_in_lane(page: Page, lane_name: str) -> tuple[float, float]:
-    """Page coordinates inside the plot area where the event of the named lane is drawn."""
-    lane = page.locator(".js-plotly-plot .yaxislayer-above text").filter(has_text=lane_name)
-    expect(lane.first).to_be_visible()
-    label = lane.first.bounding_box()
-    assert label is not None
-    y = label["y"] + label["height"] / 2
-    areas = [a for a in (d.bounding_box() for d in page.locator(".js-plotly-plot .nsewdrag").all()) if a]
-    area = next((a for a in areas if a["y"] <= y <= a["y"] + a["height"]), None)
-    assert area is not None, f"no plot area at the height of lane {lane_name!r}"
-    for box in (p.bounding_box() for p in page.locator(".js-plotly-plot .cartesianlayer .point").all()):
-        if box is None or not box["y"] - 2 <= y <= box["y"] + box["height"] + 2:
-            continue
-        left, right = (
-            max(box["x"], area["x"] + 2),
-            min(box["x"] + box["width"], area["x"] + area["width"] - 2),
-        )
-        if left < right:
-            return (left + right) / 2, y
-    raise AssertionError(f"no event drawn in lane {lane_name!r}")
-
-
 def _open(page: Page, server: str, wait_ready: WaitReady, **params: str) -> None:
     query = "&".join(f"{key}={value}" for key, value in {"dataset": DATASET, **params}.items())
     page.goto(f"{server}/?{query}")
@@ -130,7 +110,7 @@ def test_timeline_hover_and_details_show_markup_as_text(
     hover = page.locator(".hoverlayer .hovertext").first
     seen = {}
     for lane in (SCRIPT, ROWS[2][1], ROWS[3][1]):  # quotes and markup shown as typed, never as entities
-        x, y = _spot_in_lane(page, lane)
+        x, y = spot_in_lane(page, lane, exact=False)
         page.mouse.move(0, 0)  # leave the chart, so the next label is this lane's, not the last one
         page.mouse.move(x, y)
         expect(hover).to_contain_text(lane)  # the label names the lane's actor once it is this event's
@@ -142,7 +122,7 @@ def test_timeline_hover_and_details_show_markup_as_text(
     details = page.get_by_test_id("stMain")
     heading = details.get_by_role("heading").filter(has_text=SCRIPT).first
     for _attempt in range(3):  # a click during a rerun can be lost: aim again, at most three times
-        x, y = _spot_in_lane(page, SCRIPT)
+        x, y = spot_in_lane(page, SCRIPT, exact=False)
         page.mouse.move(0, 0)
         page.mouse.move(x, y)
         expect(hover).to_contain_text(SCRIPT)
