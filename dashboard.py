@@ -61,10 +61,9 @@ NO_COLUMN = "(none)"
 
 @dataclass(frozen=True)
 class _Anchor:
-    """The view's time zero: its event id (None without one), its row (empty when this version lacks it)
-    and the interval its start could lie in (None when there is no such event)."""
+    """The view's time zero: its row (empty without one, or when this version lacks it) and the interval
+    its start could lie in (None then)."""
 
-    event_id: str | None
     rows: pd.DataFrame
     origin: reactions.Anchor | None
 
@@ -344,7 +343,7 @@ def _timeline_tab(shown: pd.DataFrame, current: views.View, anchor: _Anchor) -> 
         frame=shown,
         tz=current.tz,
         lane="actor" if current.lanes == "actor" else "actor_group",
-        anchor_id=anchor.event_id,
+        anchor_id=origin.event_id if origin is not None else None,
         focus_us=None if windowed or current.axis == "log" else reactions.focus_window(origin),
         relative_to_us=origin.start_us if relative else None,
         log=relative and current.axis == "log",
@@ -691,7 +690,7 @@ def main() -> None:
         version.dataset_id, version.version, version.meta.get("anchor")
     )
     rows = _anchor_rows(version.dataset_id, version.version, anchor_id)
-    anchor = _Anchor(anchor_id, rows, reactions.anchor_of(rows, anchor_id))
+    anchor = _Anchor(rows, reactions.anchor_of(rows, anchor_id))
     head, share = header.columns([5, 1])
     head.markdown(
         f"**Showing {shown_count:,} of {len(frame):,} events** · times in {display.zone_label(current.tz)} · "
@@ -713,8 +712,9 @@ def main() -> None:
             _reactions_tab(views.rows(frame, kept), details(), current, anchor, version)
         elif name == "casualties":
             # Only events that report a toll are read for it.
-            reported = pc.or_(pc.is_valid(details()[s.FATALITIES]), pc.is_valid(details()[s.INJURED]))
-            _casualties_tab(views.rows(frame, kept & reported.to_numpy(), details=details()), current, anchor)
+            text = details()
+            reported = pc.or_(pc.is_valid(text[s.FATALITIES]), pc.is_valid(text[s.INJURED])).to_numpy()
+            _casualties_tab(views.rows(frame, kept & reported, details=text), current, anchor)
         elif name == "table":
             _table_tab(views.rows(frame, kept), details, current, version)
         else:
