@@ -614,17 +614,19 @@ def _import_panel(upload: st.runtime.uploaded_file_manager.UploadedFile) -> None
         f"Save as dataset {dataset_id!r}",
         type="primary",
         on_click=_save_upload,
-        args=(result, options, name, dataset_id, append),
+        args=(data, result, options, name, dataset_id, append),
     )
 
 
 def _save_upload(
-    result: ImportResult, options: ImportOptions, name: str, dataset_id: str, append: bool
+    data: bytes, result: ImportResult, options: ImportOptions, name: str, dataset_id: str, append: bool
 ) -> None:
     """Store the import and switch the page to it (a callback: it runs before the widgets are drawn)."""
     meta = version_meta(result, name=name, source_file=options.file_name, options=options)
     try:
-        info = store.save(result.events, result.rejects, meta, dataset_id=dataset_id, append=append)
+        info = store.save(
+            result.events, result.rejects, meta, dataset_id=dataset_id, append=append, source=data
+        )
     except TimelineError as exc:
         st.session_state.notices.append(f"The dataset was not saved: {exc}")
         return

@@ -75,9 +75,10 @@ def _store(size: int) -> tuple[Path, list[tuple[dict, tuple[str, str]]]]:
 
         csv = generate.generate(OUT / f"events-{size}.csv", size)
         options = ImportOptions(file_name=csv.name, max_bytes=1 << 40)
-        result = read_events(csv.read_bytes(), options)
+        data = csv.read_bytes()
+        result = read_events(data, options)
         meta = version_meta(result, name=GENERATED, source_file=csv.name, options=options)
-        store.save(result.events, result.rejects, meta, dataset_id=GENERATED, root=store_dir)
+        store.save(result.events, result.rejects, meta, dataset_id=GENERATED, root=store_dir, source=data)
         links = [({"dataset": GENERATED, **query}, change) for query, change in GENERATED_LINKS]
     return store_dir, links
 

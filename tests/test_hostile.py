@@ -207,6 +207,45 @@ def test_importer_answers_with_its_error_or_a_conserving_import(corpus: dict[str
     _check_result(read_events(data, _options(name)), answer)
 
 
+@pytest.mark.parametrize("name", EXPECTED)
+def test_a_mapped_file_imports_exactly_as_its_bytes(corpus: dict[str, Path], name: str) -> None:
+    """read_file maps a file into memory (an mmap has few bytes methods, and `in` on it compares single
+    bytes): every hostile file gives the same events, rejects and messages as its bytes."""
+    options = _options(name)
+    path = corpus[name]
+
+    def outcome(read: Callable[[], object]) -> object:
+        try:
+            result = read_events(read(), options)
+        except BadInputError as exc:
+            return str(exc)
+        return result.events, result.rejects, result.summary()
+
+    from_bytes = outcome(path.read_bytes)
+    mapped = outcome(lambda: ingest.read_file(path, max(options.max_bytes, path.stat().st_size)))
+    if isinstance(from_bytes, str):
+        assert mapped == from_bytes
+        return
+    assert all(a.equals(b) for a, b in zip(mapped[:2], from_bytes[:2], strict=True))
+    assert mapped[2] == from_bytes[2]
+
+
+def test_read_file_maps_a_regular_file_and_reads_a_pipe(tmp_path: Path) -> None:
+    import mmap
+
+    path = tmp_path / "events.csv"
+    path.write_bytes(b"date,who\n2024-03-22,A\n")
+    assert isinstance(ingest.read_file(path), mmap.mmap)
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    assert ingest.read_file(empty) == b""  # an empty file cannot be mapped
+    read, write = os.pipe()
+    os.write(write, b"date,who\n2024-03-22,A\n")
+    os.close(write)
+    assert ingest.read_file(Path(f"/dev/fd/{read}")) == b"date,who\n2024-03-22,A\n"
+    os.close(read)
+
+
 CONTENT = [
     # file, column, every value it must hold, in input order
     ("rtl_and_emoji.csv", "actor", ["الدولة الإسلامية", "ישראל", "\u202eevil\u202c actor", "Ünïcödé 🇷🇺"]),

@@ -22,9 +22,10 @@ def read_reviewed_csv(path: Path = CSV_PATH) -> ImportResult:
 
 def build(root: Path | None = None) -> store.VersionInfo:
     """Store the reviewed CSV as a version of the bundled dataset (same content, same version)."""
-    result = read_reviewed_csv()
+    data = CSV_PATH.read_bytes()
+    result = read_events(data, OPTIONS)
     meta = {**version_meta(result, name=NAME, source_file=CSV_PATH.name, options=OPTIONS), "anchor": ANCHOR}
-    return store.save(result.events, result.rejects, meta, dataset_id=DATASET_ID, root=root)
+    return store.save(result.events, result.rejects, meta, dataset_id=DATASET_ID, root=root, source=data)
 
 
 if __name__ == "__main__":

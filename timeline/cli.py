@@ -11,13 +11,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from timeline import store
+from timeline import sniff, store
 from timeline.errors import BadInputError, TimelineError, UsageError
-from timeline.ingest import ImportOptions, ImportResult, read_events, version_meta
+from timeline.ingest import ImportOptions, ImportResult, read_events, read_file, version_meta
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_USAGE = 0, 1, 2
 _SHOWN_REJECTS = 10
-_MB = 1024 * 1024  # as Streamlit counts server.maxUploadSize
 # C0 and C1 controls but newline, and the bidirectional overrides that can disguise a line.
 _UNPRINTABLE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
@@ -50,25 +49,10 @@ def _options(args: argparse.Namespace) -> ImportOptions:
     )
 
 
-def _read(args: argparse.Namespace) -> ImportResult:
-    path = Path(args.file)
-    limit = args.max_bytes
-    try:
-        with path.open("rb") as handle:
-            # Never more than the limit is read: a huge file, a device or a pipe cannot fill the memory.
-            size = os.fstat(handle.fileno()).st_size
-            data = handle.read(limit + 1) if size <= limit else b""
-    except OSError as exc:
-        raise BadInputError(f"cannot read the file: {exc.strerror or exc}", file=str(path)) from exc
-    if size > limit or len(data) > limit:
-        stated = f"{_size(size)}, " if size > limit else ""
-        raise BadInputError(f"the file is {stated}over the limit of {_size(limit)}", file=path.name)
-    return read_events(data, _options(args))
-
-
-def _size(n: int) -> str:
-    """A byte count as people read it: 200 MB, 1.5 MB, 900 bytes."""
-    return f"{n / _MB:.1f}".removesuffix(".0") + " MB" if n >= _MB else f"{n:,} bytes"
+def _read(args: argparse.Namespace) -> tuple[sniff.Content, ImportResult]:
+    """The file's content (store.save hashes it) and what it imports as."""
+    data = read_file(Path(args.file), args.max_bytes)
+    return data, read_events(data, _options(args))
 
 
 def _nothing_usable(result: ImportResult, file_name: str, hint: str | None = None) -> BadInputError:
@@ -119,20 +103,22 @@ def _report(result: ImportResult, *, dataset: str | None, rejects_file: str | No
 
 
 def _import(args: argparse.Namespace) -> int:
-    result = _read(args)
+    data, result = _read(args)
     if result.accepted == 0:
         raise _nothing_usable(result, Path(args.file).name, "`validate` lists every rejected row and why")
     name = args.name or Path(args.file).stem
     dataset_id = store.slugify(name)
     meta = version_meta(result, name=name, source_file=Path(args.file).name, options=_options(args))
-    info = store.save(result.events, result.rejects, meta, dataset_id=dataset_id, append=args.append)
+    info = store.save(
+        result.events, result.rejects, meta, dataset_id=dataset_id, append=args.append, source=data
+    )
     rejects_file = str(info.path / "rejects.csv")
     print(_report(result, dataset=dataset_id, rejects_file=rejects_file, as_json=args.json))
     return EXIT_OK
 
 
 def _validate(args: argparse.Namespace) -> int:
-    result = _read(args)
+    _, result = _read(args)
     print(_report(result, dataset=None, rejects_file=None, as_json=args.json))
     if result.accepted == 0:
         raise _nothing_usable(result, Path(args.file).name)

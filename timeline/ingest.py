@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
-import hashlib
 import io
 import json
-from collections.abc import Callable, Mapping
+import mmap
+import os
+import stat
+import sys
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -72,7 +78,6 @@ class ImportResult:
     delimiter: str
     notices: tuple[str, ...]
     columns: tuple[str, ...]
-    sha256: str
 
     @property
     def accepted(self) -> int:
@@ -112,7 +117,34 @@ class _Rows:
         return self.line_numbers()
 
 
-def read_events(data: bytes, options: ImportOptions | None = None) -> ImportResult:
+def read_file(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> sniff.Content:
+    """A file's content for read_events: a regular file is mapped into memory, not copied (a million rows
+    are 300 MB); anything else is read. Never more than max_bytes: a huge file, a device or a pipe
+    cannot fill the memory."""
+    try:
+        with path.open("rb") as handle:
+            status = os.fstat(handle.fileno())
+            size = status.st_size
+            if size > max_bytes:
+                data = b""
+            elif stat.S_ISREG(status.st_mode) and size > 0:
+                data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+            else:
+                data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise BadInputError(f"cannot read the file: {exc.strerror or exc}", file=str(path)) from exc
+    if size > max_bytes or len(data) > max_bytes:
+        stated = f"{_size(size)}, " if size > max_bytes else ""
+        raise BadInputError(f"the file is {stated}over the limit of {_size(max_bytes)}", file=path.name)
+    return data
+
+
+def _size(n: int) -> str:
+    """A byte count as people read it: 200 MB, 1.5 MB, 900 bytes."""
+    return f"{n / _MB:.1f}".removesuffix(".0") + " MB" if n >= _MB else f"{n:,} bytes"
+
+
+def read_events(data: sniff.Content, options: ImportOptions | None = None) -> ImportResult:
     """Read CSV/TSV bytes into canonical events; raises BadInputError if the file cannot be used at all."""
     options = options or ImportOptions()
     name = options.file_name
@@ -126,11 +158,40 @@ def read_events(data: bytes, options: ImportOptions | None = None) -> ImportResu
             f"the file is {len(data) / _MB:.1f} MB, over the limit of {options.max_bytes / _MB:.0f} MB",
             file=name,
         )
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    with _quick_gil_handoff(), ThreadPoolExecutor(max_workers=1) as pool:
         return _read(data, options, pool)
 
 
-def _read(data: bytes, options: ImportOptions, pool: ThreadPoolExecutor) -> ImportResult:
+_HANDOFF_SECONDS = 0.0005
+_handoff_lock = threading.Lock()
+_handoff_users = 0
+_handoff_saved = 0.0
+
+
+@contextlib.contextmanager
+def _quick_gil_handoff() -> Iterator[None]:
+    """A short GIL switch interval while imports run (restored when the last one ends).
+
+    The two threads of an import each run thousands of short numpy/Arrow calls that release the GIL;
+    with Python's default 5 ms interval, a thread coming back from one waits for the other to give the
+    GIL up, and the parallel half of an import took 60-90 % longer than alone.
+    """
+    global _handoff_users, _handoff_saved
+    with _handoff_lock:
+        if _handoff_users == 0:
+            _handoff_saved = sys.getswitchinterval()
+            sys.setswitchinterval(min(_handoff_saved, _HANDOFF_SECONDS))
+        _handoff_users += 1
+    try:
+        yield
+    finally:
+        with _handoff_lock:
+            _handoff_users -= 1
+            if _handoff_users == 0:
+                sys.setswitchinterval(_handoff_saved)
+
+
+def _read(data: sniff.Content, options: ImportOptions, pool: ThreadPoolExecutor) -> ImportResult:
     name = options.file_name
     text = sniff.decode(data, file_name=name)
     layout = sniff.detect_layout(text, file_name=name)
@@ -139,27 +200,28 @@ def _read(data: bytes, options: ImportOptions, pool: ThreadPoolExecutor) -> Impo
         names, skip = preset.column_names, 0
     else:
         names, skip = sniff.unique_names(layout.header), layout.header_lines
-    rows = _read_rows(text.utf8, layout.delimiter, names, skip)
-    # hashlib and Arrow's kernels release the GIL: what waits for nothing else runs on another core
-    # (once the CSV reader, which keeps both busy, is done).
-    sha256 = pool.submit(lambda: hashlib.sha256(data).hexdigest())
+    rows = _read_rows(text.utf8, layout, names, skip)
     _reject_unclosed_quote(rows, text.utf8, layout.delimiter)
     rows_read = rows.table.num_rows + len(rows.structural)
     if rows_read == 0:
         raise BadInputError("the file has a header row but no data rows", file=name)
     mapping = presets.resolve_mapping(names, preset, options.mapping)
     raw = rows.table
-    clean = _without_missing_markers(raw)
-    _find_time_columns(mapping, clean, name)
     notices = list(rows.notices)
 
-    identities = pool.submit(_identities, raw, clean, mapping, preset)
-    # The sources' patterns need no dates either: read for every row, used when every row is kept.
-    sources = pool.submit(
-        _sources, *(_source_text(clean, mapping, preset, f) for f in (s.SOURCE_NAME, s.SOURCE_URL))
+    # Arrow's kernels and numpy release the GIL: once the CSV reader (which keeps both cores busy) is
+    # done, the id and source columns are cleaned and read on the second core while this one cleans
+    # the other columns and reads the dates. Neither needs the other's results.
+    side_fields = {f: mapping[f] for f in (s.EVENT_ID, s.SOURCE_NAME, s.SOURCE_URL) if f in mapping}
+    side = pool.submit(_ids_and_sources, raw, side_fields, preset)
+    main_clean = _without_missing_markers(raw.drop_columns(_side_only(side_fields, mapping)))
+    _find_time_columns(mapping, main_clean, name)
+    start = _read_start(main_clean, mapping, preset, options)
+    side_clean, (keep, event_ids, id_notice), sources = side.result()
+    clean = pa.table(
+        [main_clean[c] if c in main_clean.column_names else side_clean[c] for c in raw.column_names],
+        names=raw.column_names,
     )
-    start = _read_start(clean, mapping, preset, options)
-    keep, event_ids, id_notice = identities.result()
     duplicates = int((~keep).sum())
     rejects: list[tuple[np.ndarray, list[str]]] = []
 
@@ -180,7 +242,7 @@ def _read(data: bytes, options: ImportOptions, pool: ThreadPoolExecutor) -> Impo
     if id_notice:
         notices.append(id_notice)
     if keep.all():
-        events = _build_events(clean, start, event_ids, mapping, preset, options, sources.result())
+        events = _build_events(clean, start, event_ids, mapping, preset, options, sources)
     else:
         kept = pa.array(np.flatnonzero(keep))
         events = _build_events(
@@ -198,16 +260,14 @@ def _read(data: bytes, options: ImportOptions, pool: ThreadPoolExecutor) -> Impo
         delimiter=layout.delimiter,
         notices=tuple(notices + start.notices),
         columns=tuple(names),
-        sha256=sha256.result(),
     )
 
 
 def version_meta(result: ImportResult, *, name: str, source_file: str, options: ImportOptions) -> dict:
-    """What a stored version records about the import that made it."""
+    """What a stored version records about the import that made it (store.save adds the source's hash)."""
     return {
         "name": name,
         "source_file": source_file,
-        "source_sha256": result.sha256,
         "tz": options.tz,
         "date_order": options.date_order,
         "mapping_overrides": {k: v for k, v in options.mapping.items()},
@@ -219,17 +279,40 @@ def version_meta(result: ImportResult, *, name: str, source_file: str, options: 
 # --- reading records -----------------------------------------------------------------------------
 
 
-def _read_rows(utf8: bytes, delimiter: str, names: tuple[str, ...], skip: int) -> _Rows:
+def _read_rows(utf8: sniff.Content, layout: sniff.Layout, names: tuple[str, ...], skip: int) -> _Rows:
     """Records via Arrow's CSV reader; ragged or blank-line files go through Python's csv module."""
-    quoted = b'"' in utf8
+    delimiter = layout.delimiter
+    quoted = utf8.find(b'"') != -1
+    # Arrow reads in parallel blocks cut at line ends: faster than following quotes to cut them (a third
+    # of the read), and right as long as no record spans lines, which the count of rows then proves (a
+    # block starting inside a quoted value can otherwise be misread without an error).
+    table = None if layout.line_breaks_in_values else _arrow_rows(utf8, delimiter, names, skip, False)
+    if quoted and (table is None or skip > 1 or table.num_rows != _records_if_one_per_line(utf8) - skip):
+        table = _arrow_rows(utf8, delimiter, names, skip, True)
+    if table is None:  # a ragged row, or a quote Arrow cannot follow
+        return _read_rows_python(utf8, delimiter, names, skip)
+    read, kept = table, None
+    empty = _all_empty(table)
+    if pc.any(empty).as_py() and (utf8.find(b"\n\n") != -1 or utf8.find(b"\n\r\n") != -1):
+        # Arrow reads a blank line as a row of empty fields; a blank line is no row. (Looking for the
+        # rows first: searching a large file for a blank line costs more than reading a column.)
+        kept = pc.invert(empty).to_numpy(zero_copy_only=False)
+        table = table.filter(kept)
+    return _Rows(table, functools.partial(_line_numbers, read, utf8, skip, quoted, kept), [], [])
+
+
+def _arrow_rows(
+    utf8: sniff.Content, delimiter: str, names: tuple[str, ...], skip: int, newlines_in_values: bool
+) -> pa.Table | None:
+    """Every record as strings, or None where Arrow cannot read the file."""
     try:
-        table = pacsv.read_csv(
-            io.BytesIO(utf8),
+        return pacsv.read_csv(
+            pa.BufferReader(utf8),  # in place, not copied
             # Arrow's default blocks (1 MB), read in parallel: each column comes out in many chunks, and
             # stays so (concatenating them would copy the whole file).
             read_options=pacsv.ReadOptions(column_names=list(names), skip_rows=skip),
             parse_options=pacsv.ParseOptions(
-                delimiter=delimiter, newlines_in_values=quoted, ignore_empty_lines=False
+                delimiter=delimiter, newlines_in_values=newlines_in_values, ignore_empty_lines=False
             ),
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa.string() for n in names},
@@ -238,16 +321,17 @@ def _read_rows(utf8: bytes, delimiter: str, names: tuple[str, ...], skip: int) -
                 check_utf8=False,  # sniff.decode made sure it is
             ),
         )
-    except pa.ArrowInvalid:  # a ragged row, or a quote Arrow cannot follow
-        return _read_rows_python(utf8, delimiter, names, skip)
-    read, kept = table, None
-    empty = _all_empty(table)
-    if pc.any(empty).as_py() and (b"\n\n" in utf8 or b"\n\r\n" in utf8):
-        # Arrow reads a blank line as a row of empty fields; a blank line is no row. (Looking for the
-        # rows first: searching a large file for a blank line costs more than reading a column.)
-        kept = pc.invert(empty).to_numpy(zero_copy_only=False)
-        table = table.filter(kept)
-    return _Rows(table, functools.partial(_line_numbers, read, utf8, skip, quoted, kept), [], [])
+    except pa.ArrowInvalid:
+        return None
+
+
+def _records_if_one_per_line(utf8: sniff.Content) -> int:
+    """How many records Arrow reads if none spans lines: one per line end, and a last unterminated one."""
+    return sniff.count_line_ends(utf8) + (0 if utf8[-1:] in (b"\n", b"\r") else 1)
+
+
+def _physical_lines(utf8: sniff.Content) -> int:
+    return sniff.count_byte(utf8, b"\n") + (0 if utf8[-1:] == b"\n" else 1)
 
 
 def _all_empty(table: pa.Table) -> pa.ChunkedArray:
@@ -261,12 +345,11 @@ def _all_empty(table: pa.Table) -> pa.ChunkedArray:
 
 
 def _line_numbers(
-    read: pa.Table, utf8: bytes, skip: int, quoted: bool, kept: np.ndarray | None
+    read: pa.Table, utf8: sniff.Content, skip: int, quoted: bool, kept: np.ndarray | None
 ) -> np.ndarray:
     """The physical line each record Arrow read starts on (of the kept ones, blank lines left out)."""
     lines = skip + 1 + np.arange(read.num_rows, dtype=np.int64)
-    physical = utf8.count(b"\n") + (0 if utf8.endswith(b"\n") else 1)
-    if quoted and read.num_rows and physical != skip + read.num_rows:
+    if quoted and read.num_rows and _physical_lines(utf8) != skip + read.num_rows:
         # Some values hold newlines: each record starts after the lines of the records before it.
         newlines = np.zeros(read.num_rows, dtype=np.int64)
         for column in read.columns:
@@ -275,13 +358,13 @@ def _line_numbers(
     return lines if kept is None else lines[kept]
 
 
-def _reject_unclosed_quote(rows: _Rows, utf8: bytes, delimiter: str) -> None:
+def _reject_unclosed_quote(rows: _Rows, utf8: sniff.Content, delimiter: str) -> None:
     """A quote that is never closed swallows the rest of the file into one record: report, not import it."""
     if rows.table.num_rows == 0:
         return
     last = rows.table.num_rows - 1
     values = [v for v in rows.table.slice(last, 1).to_pylist()[0].values() if v is not None]
-    if not any("\n" in v for v in values) or utf8.count(b'"') % 2 == 0:
+    if not any("\n" in v for v in values) or sniff.count_byte(utf8, b'"') % 2 == 0:
         return
     line = int(rows.lines[last])
     spanned = sum(v.count("\n") for v in values) + 1
@@ -294,14 +377,14 @@ def _reject_unclosed_quote(rows: _Rows, utf8: bytes, delimiter: str) -> None:
     rows.lines = rows.lines[:last]
 
 
-def _read_rows_python(utf8: bytes, delimiter: str, names: tuple[str, ...], skip: int) -> _Rows:
+def _read_rows_python(utf8: sniff.Content, delimiter: str, names: tuple[str, ...], skip: int) -> _Rows:
     width = len(names)
     columns: list[list[str]] = [[] for _ in names]
     lines: list[int] = []
     structural: list[tuple[int, str, str]] = []
     short = 0
     csv.field_size_limit(1 << 30)
-    reader = csv.reader(io.StringIO(utf8.decode("utf-8"), newline=""), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(str(utf8, "utf-8"), newline=""), delimiter=delimiter)
     previous = 0
     for record in reader:
         start, previous = previous + 1, reader.line_num
@@ -328,8 +411,24 @@ def _read_rows_python(utf8: bytes, delimiter: str, names: tuple[str, ...], skip:
     return _Rows(table, lambda: np.array(lines, dtype=np.int64), structural, notices)
 
 
+def _side_only(side_fields: Mapping[str, str], mapping: Mapping[str, str]) -> list[str]:
+    """The id and source columns that nothing else is read from: only the second core cleans those."""
+    elsewhere = {column for field_name, column in mapping.items() if field_name not in side_fields}
+    return sorted(set(side_fields.values()) - elsewhere)
+
+
+def _ids_and_sources(raw: pa.Table, side_fields: Mapping[str, str], preset: presets.Preset):
+    """The id and source columns cleaned, the identities read from them, and the sources."""
+    clean = _without_missing_markers(raw.select(sorted(set(side_fields.values()))))
+    identities = _identities(raw, clean, side_fields, preset)
+    sources = _sources(*(_source_text(clean, side_fields, preset, f) for f in (s.SOURCE_NAME, s.SOURCE_URL)))
+    return clean, identities, sources
+
+
 def _without_missing_markers(table: pa.Table) -> pa.Table:
     """Trimmed values with the missing-value markers (empty, NA, NULL, ***...) as nulls."""
+    if table.num_columns == 0:
+        return table  # a table built from no columns would have no rows
     columns = []
     for column in table.columns:
         first, last = dates.value_ends(column)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import mmap
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,11 +31,17 @@ _BINARY_SIGNATURES = {
 }
 
 
+# A file's content: its bytes, or the file mapped into memory (a large file is not copied). An mmap has
+# no bytes methods but find, and `in` on it compares single bytes: whole-content checks use find and
+# count_byte, and slices of it are bytes.
+Content = bytes | mmap.mmap
+
+
 @dataclass(frozen=True)
 class Text:
-    """A file's content as UTF-8 bytes, with the encoding it was read in."""
+    """A file's content as UTF-8, with the encoding it was read in."""
 
-    utf8: bytes
+    utf8: Content
     encoding: str
 
 
@@ -45,36 +53,38 @@ class Layout:
     header: tuple[str, ...] | None
     header_lines: int
     field_count: int
+    line_breaks_in_values: bool = False  # seen in the sample: some quoted value spans lines
 
 
-def decode(data: bytes, *, file_name: str) -> Text:
+def decode(data: Content, *, file_name: str) -> Text:
     """The content as UTF-8, from UTF-8 (BOM or not), UTF-16 (BOM, or recognisable) or Windows-1252."""
     blank = b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"
-    if not data[:65536].strip(blank) and not data.strip(blank):
+    head = data[:65536]
+    if not head.strip(blank) and not bytes(data).strip(blank):
         raise BadInputError("the file is empty", file=file_name)
     for signature, what in _BINARY_SIGNATURES.items():
-        if data.startswith(signature):
+        if head.startswith(signature):
             raise BadInputError(f"this is {what}, not a CSV text file", file=file_name)
-    if data.startswith(b"\xef\xbb\xbf"):
+    if head.startswith(b"\xef\xbb\xbf"):
         return Text(_utf8(data[3:], file_name), "utf-8-sig")
     for bom, codec in ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
-        if data.startswith(bom):
+        if head.startswith(bom):
             return Text(_transcode(data[2:], codec, file_name), "utf-16")
     utf16 = _utf16_without_bom(data)
     if utf16:
         return Text(_transcode(data, utf16, file_name), utf16)
-    if b"\x00" in data:
-        position = data.index(b"\x00")
-        line = data.count(b"\n", 0, position) + 1
+    position = data.find(b"\x00")
+    if position != -1:
+        line = data[:position].count(b"\n") + 1
         raise BadInputError("the file holds NUL bytes, so it is not a text file", file=file_name, row=line)
-    if data.isascii() or _is_utf8(data):
+    if _is_utf8(data):
         return Text(data, "utf-8")
     try:
-        data.decode("utf-8")
+        str(data, "utf-8")
     except UnicodeDecodeError as exc:
         if _mostly_utf8(data, exc.start):
             # Read as Windows-1252, every letter of the UTF-8 text would turn into mojibake.
-            line = data.count(b"\n", 0, exc.start) + 1
+            line = data[: exc.start].count(b"\n") + 1
             raise BadInputError(
                 f"the file is UTF-8 text but byte {exc.start} is not valid UTF-8",
                 file=file_name,
@@ -95,7 +105,36 @@ def _mostly_utf8(data: bytes, start: int) -> bool:
     return characters >= 2 and valid_bytes >= (len(sample) - ascii_bytes) / 2
 
 
-def _is_utf8(data: bytes) -> bool:
+def count_byte(data: Content, byte: bytes) -> int:
+    """How many times the single byte occurs in data (bytes.count, for an mmap too)."""
+    code = ord(byte)
+    return sum(int(np.count_nonzero(piece == code)) for piece in _pieces(data))
+
+
+def count_line_ends(data: Content) -> int:
+    """Line ends as a CSV reader sees them: a \\n, a \\r\\n or a lone \\r each."""
+    line_feeds = count_byte(data, b"\n")
+    if data.find(b"\r") == -1:
+        return line_feeds
+    returns = count_byte(data, b"\r")
+    view, pairs = np.frombuffer(data, dtype=np.uint8), 0
+    for start in range(0, len(view) - 1, _PIECE_BYTES):
+        stop = min(start + _PIECE_BYTES, len(view) - 1)
+        pairs += int(np.count_nonzero((view[start:stop] == 13) & (view[start + 1 : stop + 1] == 10)))
+    return line_feeds + returns - pairs
+
+
+_PIECE_BYTES = 16 * 1024 * 1024
+
+
+def _pieces(data: Content) -> Iterator[np.ndarray]:
+    """data as byte arrays of at most _PIECE_BYTES: comparing a whole file at once would allocate as much."""
+    view = np.frombuffer(data, dtype=np.uint8)
+    for start in range(0, len(view), _PIECE_BYTES):
+        yield view[start : start + _PIECE_BYTES]
+
+
+def _is_utf8(data: Content) -> bool:
     """Whether data is valid UTF-8, checked by Arrow in place (Python would build a str of the whole file)."""
     offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int64))
     try:
@@ -120,9 +159,9 @@ def _utf8(data: bytes, file_name: str) -> bytes:
     return data
 
 
-def _transcode(data: bytes, codec: str, file_name: str) -> bytes:
+def _transcode(data: Content, codec: str, file_name: str) -> bytes:
     try:
-        text = data.decode(codec)
+        text = str(data, codec)
     except UnicodeDecodeError as exc:
         raise BadInputError(f"the file is not valid {codec} text (byte {exc.start})", file=file_name) from exc
     if "\x00" in text:
@@ -130,7 +169,7 @@ def _transcode(data: bytes, codec: str, file_name: str) -> bytes:
     return text.encode("utf-8")
 
 
-def _utf16_without_bom(data: bytes) -> str | None:
+def _utf16_without_bom(data: Content) -> str | None:
     """UTF-16 text without a BOM shows NUL in every other byte of mostly-ASCII content."""
     sample = data[:4096]
     if len(sample) < 4:
@@ -143,10 +182,11 @@ def _utf16_without_bom(data: bytes) -> str | None:
     return None
 
 
-def _single_byte_codec(data: bytes) -> str:
+def _single_byte_codec(data: Content) -> str:
     """Windows-1252 unless it has bytes that code page leaves undefined, then Latin-1."""
-    undefined = {0x81, 0x8D, 0x8F, 0x90, 0x9D}
-    return "latin-1" if any(b in undefined for b in set(data)) else "cp1252"
+    undefined = [0x81, 0x8D, 0x8F, 0x90, 0x9D]
+    present = np.bincount(np.frombuffer(data, dtype=np.uint8), minlength=256)
+    return "latin-1" if present[undefined].any() else "cp1252"
 
 
 def _sample_records(utf8: bytes, delimiter: str) -> list[list[str]]:
@@ -191,7 +231,8 @@ def detect_layout(text: Text, *, file_name: str) -> Layout:
         delimiter, width = ",", 1
     first = records[0]
     header_lines = _lines_of_first_record(text.utf8, delimiter)
-    return Layout(delimiter, tuple(first), header_lines, max(width, len(first)))
+    line_breaks = any("\n" in value or "\r" in value for record in records for value in record)
+    return Layout(delimiter, tuple(first), header_lines, max(width, len(first)), line_breaks)
 
 
 def _lines_of_first_record(utf8: bytes, delimiter: str) -> int:

@@ -144,12 +144,14 @@ def save(
     dataset_id: str,
     append: bool = False,
     root: Path | None = None,
+    source: bytes | None = None,
 ) -> VersionInfo:
     """Store events, rejects and meta as a new version of dataset_id (or return the identical newest one).
 
     The events are stored in the order given. With append=True they are merged with the newest
     version's, de-duplicated by event_id (a stored row wins over a new one with the same id) and
-    sorted by timestamp, then event_id.
+    sorted by timestamp, then event_id. source is the file the events were read from: meta records its
+    SHA-256 as source_sha256 (hashed on a second core while the Parquet is encoded).
     """
     validate_dataset_id(dataset_id)
     events = _conform_events(events)
@@ -158,11 +160,14 @@ def save(
         raise UsageError(f"meta must be a dict, got {type(meta).__name__}")
     _meta_json(meta)  # refuse meta JSON cannot hold before touching the disk
     with ThreadPoolExecutor(max_workers=1) as pool:
-        # Encoding Parquet keeps one core busy: the ids are checked on the other meanwhile. (An append
-        # encodes the merged events, once it has them.)
+        # Encoding Parquet keeps one core busy: the ids are checked and the source hashed on the other
+        # meanwhile. (An append encodes the merged events, once it has them.)
         repeated = pool.submit(_repeated_event_ids, events)
-        parquet = None if append else parquet_bytes(events)
+        source_sha256 = None if source is None else pool.submit(lambda: hashlib.sha256(source).hexdigest())
+        parquet = None if append else _parquet(events)
         examples = repeated.result()
+        if source_sha256 is not None:
+            meta = {**meta, "source_sha256": source_sha256.result()}
     _refuse([f"event_id is not unique: {', '.join(map(repr, examples))}"] if examples else [])
     base = _root(root)
     dataset_dir = _dataset_dir_for_writing(base, dataset_id)
@@ -178,7 +183,7 @@ def save(
             own_meta["appended"] = appended
         own_meta["rows"] = events.num_rows
         if parquet is None:
-            parquet = parquet_bytes(events)
+            parquet = _parquet(events)
         rejects_csv = _rejects_bytes(rejects)
         version = _content_id(parquet, rejects_csv, own_meta)
         existing = {info.version for info in versions}
@@ -316,6 +321,11 @@ def parquet_bytes(events: pa.Table) -> bytes:
     never fall back to plain: Arrow checks sizes where a chunk ends, so either would make the bytes (and
     so the version id) depend on how an import happened to chunk its columns.
     """
+    return _parquet(events).tobytes()
+
+
+def _parquet(events: pa.Table) -> memoryview:
+    """parquet_bytes, in the buffer Arrow wrote it to (not copied: a million events are 46 MB)."""
     sink = pa.BufferOutputStream()
     pq.write_table(
         events,
@@ -327,7 +337,7 @@ def parquet_bytes(events: pa.Table) -> bytes:
         data_page_size=_UNLIMITED_BYTES,
         dictionary_pagesize_limit=_UNLIMITED_BYTES,
     )
-    return sink.getvalue().to_pybytes()
+    return memoryview(sink.getvalue()).cast("B")  # bytes, as bytes compare (Arrow exports signed chars)
 
 
 def _root(root: Path | None) -> Path:
@@ -417,7 +427,7 @@ def _meta_json(meta: dict) -> bytes:
     return (text + "\n").encode("utf-8")
 
 
-def _content_id(parquet: bytes, rejects_csv: bytes, meta: dict) -> str:
+def _content_id(parquet: memoryview, rejects_csv: bytes, meta: dict) -> str:
     hashed_meta = {key: value for key, value in meta.items() if key not in _UNHASHED}
     digest = hashlib.sha256()
     for part in (parquet, rejects_csv, _meta_json(hashed_meta)):
@@ -425,7 +435,9 @@ def _content_id(parquet: bytes, rejects_csv: bytes, meta: dict) -> str:
     return digest.hexdigest()[:12]
 
 
-def _same_content(base: Path, newest: VersionInfo, parquet: bytes, rejects_csv: bytes, meta: dict) -> bool:
+def _same_content(
+    base: Path, newest: VersionInfo, parquet: memoryview, rejects_csv: bytes, meta: dict
+) -> bool:
     """Whether newest holds exactly this content, bookkeeping aside (e.g. it restored an older version)."""
     ignored = (*_UNHASHED, "parent_version")
     mine = {key: value for key, value in json.loads(_meta_json(meta)).items() if key not in ignored}
@@ -502,7 +514,7 @@ def _remove_stale_tmp(dataset_dir: Path) -> None:
                     shutil.rmtree(entry.path, ignore_errors=True)
 
 
-def _write_file(path: Path, data: bytes) -> None:
+def _write_file(path: Path, data: bytes | memoryview) -> None:
     with open(path, "xb") as handle:
         handle.write(data)
         handle.flush()
@@ -517,7 +529,9 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _write_version(dataset_dir: Path, version: str, parquet: bytes, rejects_csv: bytes, meta: dict) -> Path:
+def _write_version(
+    dataset_dir: Path, version: str, parquet: memoryview, rejects_csv: bytes, meta: dict
+) -> Path:
     """Write the files into a temporary directory, then rename it into place in one step."""
     meta_json = _meta_json(meta)
     tmp = dataset_dir / f"{_TMP_PREFIX}{uuid.uuid4().hex}"
