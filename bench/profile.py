@@ -52,16 +52,17 @@ def profile_import(csv: Path, out: Path, label: str) -> None:
     import tempfile
 
     from timeline import store
-    from timeline.ingest import ImportOptions, read_events, version_meta
+    from timeline.ingest import ImportOptions, read_events, read_file, version_meta
 
     profiler = _profiler()
     with tempfile.TemporaryDirectory(dir=out) as tmp:
         profiler.start()
-        data = csv.read_bytes()
-        options = ImportOptions(file_name=csv.name, max_bytes=max(len(data) + 1, ImportOptions.max_bytes))
+        max_bytes = max(csv.stat().st_size + 1, ImportOptions.max_bytes)
+        data = read_file(csv, max_bytes)
+        options = ImportOptions(file_name=csv.name, max_bytes=max_bytes)
         result = read_events(data, options)
         meta = version_meta(result, name="profile", source_file=csv.name, options=options)
-        store.save(result.events, result.rejects, meta, dataset_id="profile", root=Path(tmp))
+        store.save(result.events, result.rejects, meta, dataset_id="profile", root=Path(tmp), source=data)
         profiler.stop()
     _write(profiler, out, label, "import", f"read_events + store.save of {csv.name}")
 

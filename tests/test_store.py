@@ -799,8 +799,9 @@ def test_parquet_bytes_are_deterministic() -> None:
 
 
 def test_parquet_bytes_do_not_depend_on_chunks() -> None:
-    """A table of many pages gives the same bytes in one chunk per column as in chunks cut anywhere."""
-    n = 60_000
+    """A table of many pages and row groups gives the same bytes in one chunk per column as in chunks
+    cut anywhere."""
+    n = 150_000
     rng = np.random.default_rng(0)
     rows = pa.table(
         {
@@ -820,3 +821,4 @@ def test_parquet_bytes_do_not_depend_on_chunks() -> None:
     cuts = [0, *sorted(rng.choice(np.arange(1, n), 40, replace=False).tolist()), n]
     chunked = pa.concat_tables([events.slice(a, b - a) for a, b in itertools.pairwise(cuts)])
     assert store.parquet_bytes(events.combine_chunks()) == store.parquet_bytes(chunked)
+    assert pq.ParquetFile(pa.BufferReader(store.parquet_bytes(chunked))).num_row_groups == 3

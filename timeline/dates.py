@@ -580,39 +580,40 @@ def looks_like_times(values: pa.Array, *, threshold: float = 0.8) -> bool:
 
 
 def _local(utc_us: np.ndarray, offset_minutes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Local wall-clock microseconds, and the offset added to get them (none where none is stated)."""
     offset = np.where(offset_minutes == _MISSING, 0, offset_minutes) * _US_PER_MINUTE
-    return (utc_us + offset).astype("datetime64[us]"), offset
+    return utc_us + offset, offset
 
 
-_UNIT_US = {SECOND: 1_000_000, MINUTE: _US_PER_MINUTE, HOUR: 3_600_000_000, DAY: _US_PER_DAY}
+# The length of each precision's unit in microseconds, by precision code; months and years (0 here)
+# have no fixed length and are computed from the calendar, for the few rows that need it.
+_UNIT_US = np.array([1_000_000, _US_PER_MINUTE, 3_600_000_000, _US_PER_DAY, 0, 0], dtype=np.int64)
+_CALENDAR_UNITS = ((MONTH, "datetime64[M]"), (YEAR, "datetime64[Y]"))
+
+
+def _calendar_start(local_us: np.ndarray, calendar_unit: str, later: int = 0) -> np.ndarray:
+    """The start of the month or year of each local time (of the one `later` units on)."""
+    start = local_us.astype("datetime64[us]").astype(calendar_unit) + later
+    return start.astype("datetime64[us]").astype(np.int64)
 
 
 def start_of_interval(utc_us: np.ndarray, precision: np.ndarray, offset_minutes: np.ndarray) -> np.ndarray:
     """Each instant moved back to the start of its precision's unit, in its local time."""
-    local, offset = _local(utc_us, offset_minutes)
-    local_us = local.astype(np.int64)
-    unit = np.select([precision == p for p in _UNIT_US], list(_UNIT_US.values()), 1)
-    start = np.where(
-        precision == YEAR,
-        local.astype("datetime64[Y]").astype("datetime64[us]").astype(np.int64),
-        np.where(
-            precision == MONTH,
-            local.astype("datetime64[M]").astype("datetime64[us]").astype(np.int64),
-            local_us - np.mod(local_us, unit),
-        ),
-    )
+    local_us, offset = _local(utc_us, offset_minutes)
+    start = local_us - np.mod(local_us, np.maximum(_UNIT_US[precision], 1))
+    for code, calendar_unit in _CALENDAR_UNITS:
+        coarse = precision == code
+        if coarse.any():
+            start[coarse] = _calendar_start(local_us[coarse], calendar_unit)
     return start - offset
 
 
 def end_of_interval(utc_us: np.ndarray, precision: np.ndarray, offset_minutes: np.ndarray) -> np.ndarray:
     """The end (exclusive) of the interval each instant could lie in, computed in its local time."""
-    local, offset = _local(utc_us, offset_minutes)
-    unit = np.select([precision == p for p in _UNIT_US], list(_UNIT_US.values()), 0)
-    next_month = (local.astype("datetime64[M]") + 1).astype("datetime64[us]")
-    next_year = (local.astype("datetime64[Y]") + 1).astype("datetime64[us]")
-    local_end = np.where(
-        precision == YEAR,
-        next_year,
-        np.where(precision == MONTH, next_month, local + unit.astype("timedelta64[us]")),
-    )
-    return local_end.astype(np.int64) - offset
+    local_us, offset = _local(utc_us, offset_minutes)
+    local_end = local_us + _UNIT_US[precision]
+    for code, calendar_unit in _CALENDAR_UNITS:
+        coarse = precision == code
+        if coarse.any():
+            local_end[coarse] = _calendar_start(local_us[coarse], calendar_unit, later=1)
+    return local_end - offset

@@ -62,6 +62,8 @@ _DICTIONARY_COLUMNS = (
     schema.SOURCE_NAME,
 )
 _ROWS_PER_PAGE = 20_000
+# Row groups are read in parallel, and one is all that must be read for a single row's text.
+_ROWS_PER_GROUP = 65_536
 _UNLIMITED_BYTES = 1 << 40
 # Cells a spreadsheet would read as a formula (OWASP "CSV injection").
 _FORMULA_START = r"^([=+\-@\t\r])"
@@ -334,6 +336,7 @@ def _parquet(events: pa.Table) -> memoryview:
         write_statistics=False,
         use_dictionary=[name for name in _DICTIONARY_COLUMNS if name in events.column_names],
         max_rows_per_page=_ROWS_PER_PAGE,
+        row_group_size=_ROWS_PER_GROUP,
         data_page_size=_UNLIMITED_BYTES,
         dictionary_pagesize_limit=_UNLIMITED_BYTES,
     )
