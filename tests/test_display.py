@@ -5,6 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.canonical import canonical_events
 from timeline import display, store
@@ -206,3 +208,29 @@ def test_local_times_refuses_naive_input():
 def test_offset_label(minutes, expected):
     """Offsets in minutes print as UTC±HH:MM."""
     assert display.offset_label(minutes) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    values=st.lists(st.one_of(st.none(), st.text(max_size=40), st.floats(allow_nan=False)), max_size=30),
+    limit=st.one_of(st.none(), st.integers(min_value=1, max_value=30)),
+)
+def test_hover_texts_are_label_text_of_each_value_cut_to_the_limit(values: list, limit: int | None) -> None:
+    """The vectorised escape gives, value by value, what label_text gives for the value cut to limit."""
+
+    def one(value: object) -> str:
+        text = "" if value is None else str(value)
+        if limit is not None and len(text) > limit:
+            text = text[: limit - 1] + "…"
+        return display.label_text(text)
+
+    series = pd.Series(values, dtype=object)
+    assert display.hover_texts(series, limit).tolist() == [one(value) for value in values]
+    texts = [value for value in values if not isinstance(value, float)]
+    as_arrow = pd.Series(texts, dtype="string[pyarrow]")
+    assert display.hover_texts(as_arrow, limit).tolist() == [one(value) for value in texts]
+
+
+def test_hover_texts_escape_markup_and_keep_quotes() -> None:
+    texts = pd.Series(['<b>"A" & B</b>', None, "x" * 10])
+    assert display.hover_texts(texts, 5).tolist() == ['&lt;b&gt;"…', "", "xxxx…"]

@@ -149,12 +149,12 @@ def reactions_figure(
         [
             shown[s.EVENT_ID].astype(str).to_numpy(),
             lanes,
-            _escaped(pd.Series(latency)),
-            _escaped(_headlines(shown), _HEADLINE_CHARS),
-            _escaped(shown[s.EVENT_TYPE]),
-            _escaped(shown[s.ACTOR], _NAME_CHARS),
-            _escaped(_stated(shown, tz)),
-            _escaped(_sources(shown), _NAME_CHARS),
+            display.hover_texts(pd.Series(latency)),
+            display.hover_texts(_headlines(shown), _HEADLINE_CHARS),
+            display.hover_texts(shown[s.EVENT_TYPE]),
+            display.hover_texts(shown[s.ACTOR], _NAME_CHARS),
+            display.hover_texts(_stated(shown, tz)),
+            display.hover_texts(_sources(shown), _NAME_CHARS),
         ]
     )
 
@@ -447,10 +447,10 @@ def _add_measure(
         [
             part[s.EVENT_ID].astype(str).to_numpy(),
             np.array([f"{v:,} {style['noun']}" for v in value.tolist()], dtype=object),
-            _escaped(part[s.ACTOR], _NAME_CHARS),
-            _escaped(_stated(part, tz)),
-            _escaped(_headlines(part), _HEADLINE_CHARS),
-            _escaped(_sources(part), _NAME_CHARS),
+            display.hover_texts(part[s.ACTOR], _NAME_CHARS),
+            display.hover_texts(_stated(part, tz)),
+            display.hover_texts(_headlines(part), _HEADLINE_CHARS),
+            display.hover_texts(_sources(part), _NAME_CHARS),
         ]
     )
     name = display.label_text(measure)
@@ -617,14 +617,6 @@ def _sources(frame: pd.DataFrame) -> pd.Series:
 
 def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _escaped(values: pd.Series, limit: int | None = None) -> np.ndarray:
-    """Text made safe for Plotly's hover labels (which render a subset of HTML), cut to limit characters."""
-    texts = [("" if pd.isna(v) else str(v)) for v in values.astype(object).tolist()]
-    if limit is not None:
-        texts = [_shorten(text, limit) for text in texts]
-    return np.array([display.label_text(text) for text in texts], dtype=object)
 
 
 def _date_text(local_us: np.ndarray) -> np.ndarray:

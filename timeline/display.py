@@ -6,6 +6,8 @@ import html
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from timeline import schema as s
 from timeline.dates import DAY, HOUR, MINUTE, MONTH, SECOND, YEAR, validate_zone
@@ -31,6 +33,24 @@ def label_text(text: str) -> str:
     Plotly decodes &lt; &gt; &amp; but not &quot;, so escaping quotes would show them as entities.
     """
     return html.escape(text, quote=False)
+
+
+def hover_texts(values: pd.Series, limit: int | None = None) -> np.ndarray:
+    """label_text of every value (missing ones as ""), each first cut to limit characters ending in "…";
+    in Arrow's kernels, not value by value: a figure carries thousands of these."""
+    try:
+        text = pa.array(values, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not text: numbers, say, written as str() writes them
+        text = pa.array(values.astype(object).where(values.notna(), "").astype(str), type=pa.string())
+    text = pc.fill_null(text, "")
+    if limit is not None:
+        long = pc.greater(pc.utf8_length(text), limit)
+        if pc.any(long).as_py():
+            cut = pc.binary_join_element_wise(pc.utf8_slice_codeunits(text, 0, limit - 1), "…", "")
+            text = pc.if_else(long, cut, text)
+    for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):  # as label_text, & first
+        text = pc.replace_substring(text, char, entity)
+    return text.to_numpy(zero_copy_only=False)
 
 
 def offset_label(minutes: int) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -429,7 +430,7 @@ class _Spec:
 
     layout: dict
     traces: list[dict] = field(default_factory=list)
-    text_chars: int = 0  # characters of hover text, to skip measuring the JSON of figures far below budget
+    text_bytes: int = 0  # JSON of its per-event text, to skip measuring the JSON of figures far below budget
 
     def figure(self) -> go.Figure:
         # Plotly validates every property it is given, which costs tens of milliseconds per rerun for a
@@ -444,9 +445,10 @@ def _template() -> dict:
 
 
 def _surely_small(spec: _Spec, events: int) -> bool:
-    """Whether the figure's JSON is bound to fit the budget: 6 bytes per hover text character (a \\uXXXX
-    escape at worst), 200 per event for its coordinates and keys, 50 kB for the layout."""
-    return 6 * spec.text_chars + 200 * events + 50_000 <= MAX_FIGURE_BYTES
+    """Whether the figure's JSON is bound to fit the budget: its per-event text (hover text, lane names) as
+    JSON with every non-ASCII character escaped (the longest Plotly's encoders write it), 200 bytes per
+    event for its numbers and keys, 50 kB for the layout."""
+    return spec.text_bytes + 200 * events + 50_000 <= MAX_FIGURE_BYTES
 
 
 def _base_figure(height: int, title: str | None, placed: _Placed, message: str | None = None) -> _Spec:
@@ -610,14 +612,6 @@ def _add_heatmap(
     spec.layout["showlegend"] = False
 
 
-def _escaped(values: pd.Series, limit: int | None = None) -> np.ndarray:
-    """Text made safe for Plotly's hover labels (which render a subset of HTML), cut to limit characters."""
-    texts = values.astype(object).fillna("").astype(str)
-    if limit is not None:
-        texts = texts.where(texts.str.len() <= limit, texts.str.slice(0, limit - 1) + "…")
-    return np.array([display.label_text(text) for text in texts], dtype=object)
-
-
 def _headlines(frame: pd.DataFrame) -> pd.Series:
     """The title, else the description, else a placeholder."""
     title = frame[s.TITLE].astype(object)
@@ -645,10 +639,10 @@ def _add_events(
     customdata = np.column_stack(
         [
             frame[s.EVENT_ID].astype(object).to_numpy(),
-            _escaped(display.stated_times(frame, tz)),
-            _escaped(frame[s.ACTOR], name_chars),
-            _escaped(_headlines(frame), headline_chars),
-            _escaped(source.fillna("not stated"), name_chars),
+            display.hover_texts(display.stated_times(frame, tz)),
+            display.hover_texts(frame[s.ACTOR], name_chars),
+            display.hover_texts(_headlines(frame), headline_chars),
+            display.hover_texts(source.fillna("not stated"), name_chars),
         ]
     )
     lanes = np.array(names, dtype=object)[lane_rank]
@@ -662,7 +656,7 @@ def _add_events(
     # WebGL pays off for many markers; below that, SVG draws faster, above all without a GPU (measured
     # in headless Chromium: a tall WebGL canvas of ~1,000 markers took seconds in software rendering).
     marker_trace = "scattergl" if int(point.sum()) > _WEBGL_FROM else "scatter"
-    spec.text_chars += sum(len(text) for text in customdata.ravel())
+    spec.text_bytes += len(json.dumps(customdata.tolist())) + len(json.dumps(lanes.tolist()))
     for kind, color in colors.items():
         of_type = types == kind
         if not of_type.any():
