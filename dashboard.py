@@ -2,6 +2,19 @@
 
 from __future__ import annotations
 
+import streamlit as st
+
+from timeline import loading
+
+st.set_page_config(page_title="Event Timeline", page_icon="🕑", layout="wide")
+st.title("Event Timeline")
+# The first paint of a session comes before the imports below: in a fresh server, pandas and pyarrow take
+# a third of a second to import, and the browser meanwhile fetches and compiles Plotly's JavaScript
+# (megabytes) for these empty axes instead of waiting for the events. Cleared once the page is drawn.
+LOADING = st.empty()
+if "painted" not in st.session_state and st.query_params.get("tab", "timeline") in loading.CHART_TABS:
+    LOADING.plotly_chart(loading.loading_figure(), width="stretch")
+
 import functools
 import hashlib
 import json
@@ -16,7 +29,6 @@ import pandas as pd
 import plotly.graph_objects as go
 import pyarrow as pa
 import pyarrow.compute as pc
-import streamlit as st
 
 from timeline import aftermath_figures, bundled, casualties, display, figures, reactions, store
 from timeline import frame as frames
@@ -66,9 +78,6 @@ class _Anchor:
 
     rows: pd.DataFrame
     origin: reactions.Anchor | None
-
-
-st.set_page_config(page_title="Event Timeline", page_icon="🕑", layout="wide")
 
 
 @st.cache_resource(max_entries=6, show_spinner="Loading the dataset…")
@@ -652,17 +661,12 @@ def main() -> None:
         help="Any common encoding, delimiter and date format; you review the mapping before saving.",
     )
     version = _choose_dataset(datasets)
-    st.title("Event Timeline")
     messages, header = st.container(), st.container()
     tab_objects = st.tabs(list(TAB_LABELS.values()), key="tab", on_change="rerun")
     tabs = list(zip(TAB_LABELS, tab_objects, strict=True))
     name, tab = next(((n, t) for n, t in tabs if t.open), tabs[0])
     with tab:
         slot = st.empty()
-    if "painted" not in st.session_state and name in ("timeline", "reactions", "casualties"):
-        # The first paint of a session: empty axes now, so the browser fetches and starts Plotly
-        # (megabytes of JavaScript) while the events load, instead of after.
-        slot.plotly_chart(figures.placeholder_figure(), width="stretch")
     st.session_state.painted = True
 
     frame = _frame(version.dataset_id, version.version)
@@ -733,3 +737,5 @@ except Exception:  # the last guard: a sentence on the page, the traceback only 
         "Something went wrong while drawing this view. The details are in the server log. "
         "Try “Reset filters”, or open the page without its link parameters."
     )
+finally:
+    LOADING.empty()

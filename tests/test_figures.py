@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,13 +15,15 @@ import pyarrow as pa
 import pytest
 
 from tests.canonical import canonical_events
-from timeline import figures, store
+from timeline import figures, loading, store
 from timeline import frame as frames
 from timeline import schema as s
 
 BUNDLED = "crocus-city-hall-2024"
 MOSCOW = "Europe/Moscow"
 TWO_MB = 2_000_000
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -407,15 +412,21 @@ def test_many_events_figure_passes_plotlys_validation():
     assert any(trace.type == "scattergl" for trace in go.Figure(fig.to_dict()).data)
 
 
-def test_placeholder_figure_has_no_traces_and_says_it_is_loading():
-    fig = figures.placeholder_figure("Europe/Moscow")
+def test_loading_figure_has_no_traces_and_says_it_is_loading():
+    fig = loading.loading_figure()
     assert not fig.data
     assert fig.layout.meta["mode"] == "loading"
-    assert fig.layout.annotations[0].text == figures.LOADING_MESSAGE
-    assert fig.layout.xaxis.title.text == "Time in Europe/Moscow (UTC+03:00)"
+    assert fig.layout.annotations[0].text == loading.LOADING_MESSAGE
 
 
-@pytest.mark.parametrize("kind", ["empty", "placeholder"])
-def test_empty_and_placeholder_figures_pass_plotlys_validation(bundled, kind):
-    fig = figures.timeline_figure(frame=bundled.iloc[:0]) if kind == "empty" else figures.placeholder_figure()
+def test_the_loading_figure_needs_neither_pandas_nor_pyarrow():
+    """The page draws it before importing them (a third of a second in a fresh server)."""
+    probe = "import sys, timeline.loading; print(sorted({'pandas', 'pyarrow'} & set(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("kind", ["empty", "loading"])
+def test_empty_and_loading_figures_pass_plotlys_validation(bundled, kind):
+    fig = figures.timeline_figure(frame=bundled.iloc[:0]) if kind == "empty" else loading.loading_figure()
     assert json.loads(pio.to_json(go.Figure(fig.to_dict()))) == json.loads(pio.to_json(fig))

@@ -48,7 +48,6 @@ _TYPE_CYCLE: tuple[str, ...] = (
 LANES: tuple[str, ...] = (s.ACTOR, s.ACTOR_GROUP)
 NO_GROUP = "(no group)"
 EMPTY_MESSAGE = "No events match the filters."
-LOADING_MESSAGE = "Loading the events…"
 
 MAX_EVENTS = 5000  # above this many events in view, counts per lane and time bin are drawn instead
 # What a figure of counts reads: a caller with more than max_events rows need only copy these columns.
@@ -501,23 +500,18 @@ def _base_figure(height: int, title: str | None, placed: _Placed, message: str |
     return _Spec(layout)
 
 
-def placeholder_figure(tz: str = "UTC") -> go.Figure:
-    """Empty axes saying the events are loading: drawn first, so the browser loads Plotly meanwhile."""
-    return _empty_figure(tz, None, LOADING_MESSAGE, "loading")
-
-
-def _empty_figure(tz: str, title: str | None, message: str = EMPTY_MESSAGE, mode: str = "empty") -> go.Figure:
+def _empty_figure(tz: str, title: str | None) -> go.Figure:
     """No events: the zone still named, and a sentence instead of empty axes."""
     layout = {
         "height": 450,
         "template": _template(),
         "title": {"text": display.label_text(title), "x": 0, "xanchor": "left"} if title else None,
-        "meta": {"mode": mode, "events": 0, "lanes": 0, "tz": tz},
+        "meta": {"mode": "empty", "events": 0, "lanes": 0, "tz": tz},
         "showlegend": False,
         "uirevision": "timeline",
         "annotations": [
             {
-                "text": message,
+                "text": EMPTY_MESSAGE,
                 "xref": "paper",
                 "yref": "paper",
                 "x": 0.5,
