@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from timeline import display
+from timeline import display, loading
 from timeline import schema as s
 from timeline.dates import MINUTE, SECOND, validate_zone
 from timeline.frame import START_US, STOP_US
@@ -509,17 +509,7 @@ def _empty_figure(tz: str, title: str | None) -> go.Figure:
         "meta": {"mode": "empty", "events": 0, "lanes": 0, "tz": tz},
         "showlegend": False,
         "uirevision": "timeline",
-        "annotations": [
-            {
-                "text": EMPTY_MESSAGE,
-                "xref": "paper",
-                "yref": "paper",
-                "x": 0.5,
-                "y": 0.5,
-                "showarrow": False,
-                "font": {"size": 16},
-            }
-        ],
+        "annotations": [loading.centred_message(EMPTY_MESSAGE)],
         "xaxis": {
             "type": "date",
             "title": {"text": display.label_text("Time in " + display.zone_label(tz))},

@@ -17,18 +17,21 @@ def loading_figure() -> go.Figure:
             "template": "plotly_white",
             "meta": {"mode": "loading", "events": 0, "lanes": 0},
             "showlegend": False,
-            "annotations": [
-                {
-                    "text": LOADING_MESSAGE,
-                    "xref": "paper",
-                    "yref": "paper",
-                    "x": 0.5,
-                    "y": 0.5,
-                    "showarrow": False,
-                    "font": {"size": 16},
-                }
-            ],
+            "annotations": [centred_message(LOADING_MESSAGE)],
             "xaxis": {"visible": False},
             "yaxis": {"visible": False},
         }
     )
+
+
+def centred_message(text: str) -> dict:
+    """A sentence in the middle of a chart that has nothing to draw."""
+    return {
+        "text": text,
+        "xref": "paper",
+        "yref": "paper",
+        "x": 0.5,
+        "y": 0.5,
+        "showarrow": False,
+        "font": {"size": 16},
+    }
