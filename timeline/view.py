@@ -415,8 +415,11 @@ def _bound(text: str, tz: str, key: str, *, end: bool) -> int:
 
 def _is_in(column: pd.Series, selected: Sequence[str]) -> np.ndarray:
     if isinstance(column.dtype, pd.CategoricalDtype):
-        wanted = column.cat.categories.get_indexer(list(selected))
-        return np.isin(column.cat.codes.to_numpy(), wanted[wanted >= 0])
+        # A table of which codes are wanted, looked up per row (-1, a missing value, is the last entry).
+        wanted = np.zeros(len(column.cat.categories) + 1, dtype=bool)
+        found = column.cat.categories.get_indexer(list(selected))
+        wanted[found[found >= 0]] = True
+        return wanted[column.cat.codes.to_numpy()]
     return column.isin(list(selected)).to_numpy(dtype=bool)
 
 
