@@ -286,8 +286,10 @@ def _read_rows(utf8: sniff.Content, layout: sniff.Layout, names: tuple[str, ...]
     # Arrow reads in parallel blocks cut at line ends: faster than following quotes to cut them (a third
     # of the read), and right as long as no record spans lines, which the count of rows then proves (a
     # block starting inside a quoted value can otherwise be misread without an error).
-    table = None if layout.line_breaks_in_values else _arrow_rows(utf8, delimiter, names, skip, False)
-    if quoted and (table is None or skip > 1 or table.num_rows != _records_if_one_per_line(utf8) - skip):
+    # (A header over several lines is a quoted line break too, and the count below could not tell.)
+    follow_quotes = quoted and (layout.line_breaks_in_values or skip > 1)
+    table = None if follow_quotes else _arrow_rows(utf8, delimiter, names, skip, False)
+    if quoted and (table is None or table.num_rows != _records_if_one_per_line(utf8) - skip):
         table = _arrow_rows(utf8, delimiter, names, skip, True)
     if table is None:  # a ragged row, or a quote Arrow cannot follow
         return _read_rows_python(utf8, delimiter, names, skip)

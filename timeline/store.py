@@ -7,6 +7,7 @@ import errno
 import fcntl
 import hashlib
 import json
+import mmap
 import os
 import re
 import shutil
@@ -146,7 +147,7 @@ def save(
     dataset_id: str,
     append: bool = False,
     root: Path | None = None,
-    source: bytes | None = None,
+    source: bytes | mmap.mmap | None = None,
 ) -> VersionInfo:
     """Store events, rejects and meta as a new version of dataset_id (or return the identical newest one).
 
