@@ -30,7 +30,17 @@ import plotly.graph_objects as go
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from timeline import aftermath_figures, bundled, casualties, display, figures, reactions, store
+from timeline import (
+    bundled,
+    casualties,
+    display,
+    figure_parts,
+    figures,
+    reaction_figures,
+    reactions,
+    store,
+    toll_figures,
+)
 from timeline import frame as frames
 from timeline import schema as s
 from timeline import view as views
@@ -383,7 +393,7 @@ def _figure_download(fig: go.Figure, name: str, current: views.View) -> None:
     """The figure as a standalone HTML page (plotly.js inside, so it opens offline)."""
     st.download_button(
         "Download figure (HTML)",
-        lambda: aftermath_figures.standalone_html(fig, title=f"Event Timeline: {name} of {current.dataset}"),
+        lambda: figure_parts.standalone_html(fig, title=f"Event Timeline: {name} of {current.dataset}"),
         file_name=f"{current.dataset}-{name}.html",
         mime="text/html",
         key=f"download-{name}",
@@ -435,7 +445,7 @@ def _reactions_tab(
     first = reactions.first_reactions(
         shown, anchor=origin, by=current.by, types=current.reacts or None, details=details
     )
-    fig = aftermath_figures.reactions_figure(
+    fig = reaction_figures.reactions_figure(
         reactions=first, tz=current.tz, log=current.axis == "log", anchor=origin
     )
     st.plotly_chart(fig, width="stretch", key="reactions_chart")
@@ -445,7 +455,7 @@ def _reactions_tab(
         st.caption(f"No reaction after the anchor from {len(silent)}: {_plain(listed)}.")
     curve = reactions.reacted_curve(first)
     st.plotly_chart(
-        aftermath_figures.reacted_curve_figure(curve=curve, log=current.axis == "log"),
+        reaction_figures.reacted_curve_figure(curve=curve, log=current.axis == "log"),
         width="stretch",
         key="reacted_curve_chart",
     )
@@ -454,7 +464,7 @@ def _reactions_tab(
 
 def _casualties_tab(shown: pd.DataFrame, current: views.View, anchor: _Anchor) -> None:
     reports = casualties.toll_reports(shown)
-    fig = aftermath_figures.toll_figure(reports=reports, tz=current.tz, anchor=anchor.origin)
+    fig = toll_figures.toll_figure(reports=reports, tz=current.tz, anchor=anchor.origin)
     st.plotly_chart(fig, width="stretch", key="toll_chart")
     if len(reports):
         rows = shown.set_index(s.EVENT_ID).loc[reports[s.EVENT_ID]].reset_index()

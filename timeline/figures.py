@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from timeline import display, loading
+from timeline import figure_parts as parts
 from timeline import schema as s
 from timeline.dates import MINUTE, SECOND, validate_zone
 from timeline.frame import START_US, STOP_US
@@ -235,7 +236,7 @@ def _focus(spec: _Spec, focus_us: tuple[int, int] | None, tz: str, placed: _Plac
         return
     window = np.array(focus_us, dtype=np.int64)
     if placed.origin is None:
-        lo, hi = _date_text(display.local_micros(window, tz))
+        lo, hi = parts.date_text(display.local_micros(window, tz))
     else:
         lo, hi = placed.position(window)
         if placed.log:
@@ -287,7 +288,7 @@ class _Placed:
     def position(self, local_us: np.ndarray) -> np.ndarray:
         """What Plotly is given as x: ISO text on a date axis, hours since the origin otherwise."""
         if self.origin is None:
-            return _date_text(local_us)
+            return parts.date_text(local_us)
         hours = (np.asarray(local_us, dtype=np.int64) - self.origin) / _US_PER_HOUR
         return np.maximum(hours, _LOG_FLOOR_HOURS) if self.log else hours
 
@@ -405,12 +406,6 @@ class _Binned:
     def counts(self, where: np.ndarray | None = None) -> np.ndarray:
         chosen = self.of_event if where is None else self.of_event[where]
         return np.bincount(chosen, minlength=self.count)
-
-
-def _date_text(local_us: np.ndarray) -> np.ndarray:
-    """Wall-clock times as ISO text to the second: what Plotly reads on a date axis, in fewer bytes."""
-    moments = np.asarray(local_us, dtype=np.int64).astype("M8[us]").astype("M8[s]")
-    return np.datetime_as_string(moments, unit="s").astype(object)
 
 
 def _zone_title(tz: str, lo_us: int, hi_us: int) -> str:

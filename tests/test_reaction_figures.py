@@ -1,4 +1,4 @@
-"""The reactions and casualties figures, tested as Plotly objects, and the standalone HTML page."""
+"""The reactions figures, tested as Plotly objects, and the standalone HTML page of a figure."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ import pyarrow as pa
 import pytest
 
 from tests.canonical import canonical_events
-from timeline import aftermath_figures as af
-from timeline import casualties, reactions, store
+from timeline import figure_parts as parts
 from timeline import frame as frames
+from timeline import reaction_figures as rf
+from timeline import reactions, store
 from timeline import schema as s
+from timeline import toll_figures as tf
 from timeline.errors import UsageError
 
 BUNDLED = "crocus-city-hall-2024"
@@ -86,7 +88,7 @@ def _texts(fig: go.Figure) -> str:
 )
 def test_latency_text_reads_like_a_clock(us: int, rounding: str, expected: str) -> None:
     """Latencies read as T+ minutes, hours and minutes, or days and hours; bounds round outwards."""
-    assert af.latency_text(us, rounding=rounding) == expected
+    assert rf.latency_text(us, rounding=rounding) == expected
 
 
 @pytest.mark.parametrize(
@@ -99,12 +101,12 @@ def test_latency_text_reads_like_a_clock(us: int, rounding: str, expected: str) 
 )
 def test_latency_range_text_says_between_when_the_range_is_wide(low: int, high: int, expected: str) -> None:
     """Two precise times give one latency; a coarse one gives the range it could lie in."""
-    assert af.latency_range_text(low, high) == expected
+    assert rf.latency_range_text(low, high) == expected
 
 
 def test_reactions_figure_puts_the_fastest_lane_on_top(first: pd.DataFrame, anchor: reactions.Anchor) -> None:
     """y is categorical in rank order, reversed so that rank 1 is drawn at the top."""
-    fig = af.reactions_figure(reactions=first, anchor=anchor)
+    fig = rf.reactions_figure(reactions=first, anchor=anchor)
     order = list(fig.layout.yaxis.categoryarray)
     assert order[-1] == first.sort_values(reactions.RANK)[reactions.LANE].iloc[0]
     assert order[0] == first.sort_values(reactions.RANK)[reactions.LANE].iloc[-1]
@@ -115,7 +117,7 @@ def test_reactions_figure_draws_a_range_bar_and_a_middle_dot_per_type(
     first: pd.DataFrame, anchor: reactions.Anchor
 ) -> None:
     """Per event type: a bar from min to max latency (hours) and a marker at the middle, one legend entry."""
-    fig = af.reactions_figure(reactions=first, anchor=anchor)
+    fig = rf.reactions_figure(reactions=first, anchor=anchor)
     bars = [t for t in fig.data if t.type == "bar"]
     dots = [t for t in fig.data if t.type == "scatter" and t.mode == "markers" and t.showlegend is not False]
     types = set(first[s.EVENT_TYPE])
@@ -137,7 +139,7 @@ def test_reactions_figure_axis_is_hours_after_the_anchor(
     first: pd.DataFrame, anchor: reactions.Anchor, log: bool, axis_type: str
 ) -> None:
     """The x axis is hours after the anchor, named by its title with T+, linear or logarithmic."""
-    fig = af.reactions_figure(reactions=first, anchor=anchor, log=log)
+    fig = rf.reactions_figure(reactions=first, anchor=anchor, log=log)
     assert fig.layout.xaxis.type == axis_type
     assert fig.layout.xaxis.title.text.startswith("hours after Gunmen open fire")
     assert "(T+)" in fig.layout.xaxis.title.text
@@ -148,7 +150,7 @@ def test_log_axis_draws_immediate_reactions_at_one_minute(
     first: pd.DataFrame, anchor: reactions.Anchor
 ) -> None:
     """On a log axis a latency of 0 is drawn at T+1 min, and the hover says so."""
-    fig = af.reactions_figure(reactions=first, anchor=anchor, log=True)
+    fig = rf.reactions_figure(reactions=first, anchor=anchor, log=True)
     bases = np.concatenate([np.asarray(t.base, dtype=float) for t in fig.data if t.type == "bar"])
     assert bases.min() == pytest.approx(1 / 60)
     hovers = np.concatenate([np.asarray(t.customdata)[:, 2] for t in fig.data if t.customdata is not None])
@@ -159,7 +161,7 @@ def test_reactions_hover_holds_lane_latency_title_and_source(
     first: pd.DataFrame, anchor: reactions.Anchor
 ) -> None:
     """Hover holds lane, T+ latency, title, type, stated time and source; customdata[0] is the event id."""
-    fig = af.reactions_figure(reactions=first, anchor=anchor, tz=MOSCOW)
+    fig = rf.reactions_figure(reactions=first, anchor=anchor, tz=MOSCOW)
     podolyak = next(
         row
         for t in fig.data
@@ -176,8 +178,8 @@ def test_reactions_hover_holds_lane_latency_title_and_source(
 
 def test_reactions_figure_grows_with_its_lanes(first: pd.DataFrame, anchor: reactions.Anchor) -> None:
     """More lanes make a taller figure, so that every lane stays readable."""
-    small = af.reactions_figure(reactions=first.head(5), anchor=anchor)
-    large = af.reactions_figure(reactions=first, anchor=anchor)
+    small = rf.reactions_figure(reactions=first.head(5), anchor=anchor)
+    large = rf.reactions_figure(reactions=first, anchor=anchor)
     assert large.layout.height > small.layout.height
     assert large.layout.height >= 20 * len(first)
 
@@ -186,7 +188,7 @@ def test_reactions_figure_escapes_every_text() -> None:
     """Titles, lanes, types and sources holding markup reach Plotly escaped."""
     frame, anchor = _hostile()
     first = reactions.first_reactions(frame, anchor=anchor, types=["<b>odd</b>"])
-    fig = af.reactions_figure(reactions=first, anchor=anchor, title=SCRIPT)
+    fig = rf.reactions_figure(reactions=first, anchor=anchor, title=SCRIPT)
     text = _texts(fig)
     assert "<script>" not in text
     assert "<b>odd</b>" not in text
@@ -197,11 +199,11 @@ def test_reactions_figure_escapes_every_text() -> None:
 def test_empty_reactions_say_so(anchor: reactions.Anchor) -> None:
     """No reactions: a sentence instead of empty axes, in both reaction figures."""
     nothing = reactions.first_reactions(frames.prepare(s.empty_table()), anchor=anchor)
-    fig = af.reactions_figure(reactions=nothing, anchor=anchor)
-    assert [a.text for a in fig.layout.annotations] == [af.EMPTY_REACTIONS]
+    fig = rf.reactions_figure(reactions=nothing, anchor=anchor)
+    assert [a.text for a in fig.layout.annotations] == [rf.EMPTY_REACTIONS]
     assert not fig.data
-    curve = af.reacted_curve_figure(curve=reactions.reacted_curve(nothing))
-    assert [a.text for a in curve.layout.annotations] == [af.EMPTY_REACTIONS]
+    curve = rf.reacted_curve_figure(curve=reactions.reacted_curve(nothing))
+    assert [a.text for a in curve.layout.annotations] == [rf.EMPTY_REACTIONS]
 
 
 @pytest.mark.parametrize(("log", "axis_type"), [(False, "linear"), (True, "log")])
@@ -210,7 +212,7 @@ def test_reacted_curve_figure_has_two_shaded_step_lines(
 ) -> None:
     """Two step lines (certainly, possibly reacted) with the area between them shaded; x in hours."""
     curve = reactions.reacted_curve(first)
-    fig = af.reacted_curve_figure(curve=curve, log=log)
+    fig = rf.reacted_curve_figure(curve=curve, log=log)
     assert [t.name for t in fig.data] == ["certainly reacted", "possibly reacted"]
     assert all(t.line.shape == "hv" for t in fig.data)
     assert fig.data[1].fill == "tonexty"
@@ -222,70 +224,10 @@ def test_reacted_curve_figure_has_two_shaded_step_lines(
         assert list(fig.data[0].x) == pytest.approx((curve[reactions.T_US] / HOUR).tolist())
 
 
-def test_toll_figure_has_a_row_per_measure_with_reports_and_highest_line(bundled: pd.DataFrame) -> None:
-    """Fatalities and injured each get markers for every report and a step line of the highest so far."""
-    reports = casualties.toll_reports(bundled)
-    fig = af.toll_figure(reports=reports, tz=MOSCOW)
-    markers = [t for t in fig.data if t.mode == "markers"]
-    steps = [t for t in fig.data if t.line.shape == "hv"]
-    assert [t.name for t in markers] == ["fatalities: each report", "injured: each report"]
-    assert [t.name for t in steps] == [
-        "fatalities: highest figure reported so far",
-        "injured: highest figure reported so far",
-    ]
-    assert markers[0].yaxis != markers[1].yaxis
-    assert markers[0].marker.color != markers[1].marker.color
-    assert steps[0].line.dash != steps[1].line.dash
-    for trace, measure in zip(markers, casualties.MEASURES, strict=True):
-        assert sorted(trace.y) == sorted(reports[reports[casualties.MEASURE] == measure][casualties.VALUE])
-    assert fig.layout.xaxis2.title.text == "Time in Europe/Moscow (UTC+03:00)"
-
-
-def test_toll_reports_sit_in_local_time_and_coarse_ones_carry_their_interval(bundled: pd.DataFrame) -> None:
-    """x is local wall-clock time; a coarse report is a hollow dot on its interval, a precise one filled."""
-    fig = af.toll_figure(reports=casualties.toll_reports(bundled), tz=MOSCOW)
-    deaths = next(t for t in fig.data if t.name == "fatalities: each report")
-    rows = {row[0]: i for i, row in enumerate(deaths.customdata)}
-    fsb = rows["2024-03-22-fsb-toll-40"]  # 19:00-20:00 UTC, known to the hour
-    assert deaths.x[fsb] == "2024-03-22T22:30:00"
-    assert deaths.marker.symbol[fsb] == "circle-open"
-    more_than_60 = rows["2024-03-23-toll-more-than-60"]  # 21:30 UTC to the minute
-    assert deaths.x[more_than_60] == "2024-03-23T00:30:00"
-    assert deaths.marker.symbol[more_than_60] == "circle"
-    intervals = next(t for t in fig.data if t.name == "fatalities: interval of a report")
-    assert "2024-03-22T22:00:00" in intervals.x
-    assert "2024-03-22T23:00:00" in intervals.x
-    assert deaths.customdata[fsb][1:4].tolist() == ["40 killed", "FSB", "22 Mar 2024, 22:00–23:00"]
-
-
-def test_toll_figure_marks_the_anchor(bundled: pd.DataFrame, anchor: reactions.Anchor) -> None:
-    """With an anchor, a vertical line at its start (local time) crosses every row."""
-    fig = af.toll_figure(reports=casualties.toll_reports(bundled), tz=MOSCOW, anchor=anchor)
-    line = next(shape for shape in fig.layout.shapes if shape.name == "anchor")
-    assert (line.x0, line.yref, line.y0, line.y1) == ("2024-03-22T19:58:00", "paper", 0, 1)
-    assert any(a.text.startswith("anchor: Gunmen open fire") for a in fig.layout.annotations)
-
-
-def test_toll_figure_escapes_every_text() -> None:
-    """Reporter, title and source holding markup reach Plotly escaped."""
-    frame, anchor = _hostile()
-    fig = af.toll_figure(reports=casualties.toll_reports(frame), anchor=anchor)
-    text = _texts(fig)
-    assert "<script>" not in text
-    assert "&lt;script&gt;" in text
-
-
-def test_empty_toll_says_so() -> None:
-    """No report: a sentence instead of empty axes, and the zone still named."""
-    fig = af.toll_figure(reports=casualties.toll_reports(frames.prepare(s.empty_table())), tz=MOSCOW)
-    assert [a.text for a in fig.layout.annotations] == [af.EMPTY_TOLL]
-    assert fig.layout.xaxis.title.text.startswith("Time in Europe/Moscow")
-
-
 @pytest.fixture(scope="module")
 def page(first: pd.DataFrame, anchor: reactions.Anchor) -> bytes:
-    fig = af.reactions_figure(reactions=first, anchor=anchor)
-    return af.standalone_html(fig, title="Reactions <of> the attack")
+    fig = rf.reactions_figure(reactions=first, anchor=anchor)
+    return parts.standalone_html(fig, title="Reactions <of> the attack")
 
 
 def test_standalone_html_embeds_plotly_and_reaches_no_cdn(page: bytes) -> None:
@@ -309,50 +251,24 @@ def test_reactions_figure_draws_only_the_fastest_lanes_when_there_are_many(
     first: pd.DataFrame, anchor: reactions.Anchor
 ) -> None:
     """Past max_lanes, the fastest lanes are drawn and the heading says how many reacted in all."""
-    fig = af.reactions_figure(reactions=first, anchor=anchor, max_lanes=10)
+    fig = rf.reactions_figure(reactions=first, anchor=anchor, max_lanes=10)
     assert len(fig.layout.yaxis.categoryarray) == 10
     assert fig.layout.yaxis.categoryarray[-1] == first[reactions.LANE].iloc[0]
     assert f"The 10 fastest of {len(first)} are shown" in fig.layout.title.text
-
-
-def _many_reports(n: int) -> pd.DataFrame:
-    """n fatality reports, one a minute, values shuffled (fixed seed), the largest in the middle."""
-    rng = np.random.default_rng(3)
-    values = rng.permutation(n).astype(np.int32)
-    start = pd.Timestamp("2024-03-22T17:00Z")
-    rows = [
-        {s.TIMESTAMP: start + pd.Timedelta(minutes=i), s.FATALITIES: int(v), s.TITLE: f"report {i}"}
-        for i, v in enumerate(values)
-    ]
-    return casualties.toll_reports(frames.prepare(_events(*rows)))
-
-
-def test_toll_figure_thins_many_reports_but_keeps_every_rise() -> None:
-    """Past max_reports, each period's highest and lowest and every new highest are drawn, and it says so."""
-    reports = _many_reports(3000)
-    fig = af.toll_figure(reports=reports, max_reports=200)
-    dots = next(t for t in fig.data if t.name == "fatalities: each report")
-    highest = casualties.highest_so_far(reports, "fatalities")
-    assert len(dots.y) < 400
-    assert set(highest[s.EVENT_ID]) <= {row[0] for row in dots.customdata}
-    assert max(dots.y) == 2999 and min(dots.y) == 0
-    step = next(t for t in fig.data if t.name == "fatalities: highest figure reported so far")
-    assert list(step.y) == highest[casualties.VALUE].tolist()
-    assert "of 3,000 reports drawn" in fig.layout.title.text
 
 
 @pytest.mark.parametrize(
     ("build", "error", "message"),
     [
         (
-            lambda a: af.reactions_figure(reactions=pd.DataFrame(), anchor=a, max_lanes=0),
+            lambda a: rf.reactions_figure(reactions=pd.DataFrame(), anchor=a, max_lanes=0),
             ValueError,
             "max_lanes",
         ),
-        (lambda a: af.toll_figure(reports=pd.DataFrame(), max_reports=1), ValueError, "max_reports"),
-        (lambda a: af.toll_figure(reports=pd.DataFrame(), tz="Mars/Olympus"), UsageError, "Mars/Olympus"),
+        (lambda a: tf.toll_figure(reports=pd.DataFrame(), max_reports=1), ValueError, "max_reports"),
+        (lambda a: tf.toll_figure(reports=pd.DataFrame(), tz="Mars/Olympus"), UsageError, "Mars/Olympus"),
         (
-            lambda a: af.reactions_figure(reactions=pd.DataFrame(), anchor=a, tz="Mars/Olympus"),
+            lambda a: rf.reactions_figure(reactions=pd.DataFrame(), anchor=a, tz="Mars/Olympus"),
             UsageError,
             "Mars",
         ),
