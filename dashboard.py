@@ -15,6 +15,7 @@ LOADING = st.empty()
 if "painted" not in st.session_state and st.query_params.get("tab", "timeline") in loading.CHART_TABS:
     LOADING.plotly_chart(loading.loading_figure(), width="stretch")
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -22,7 +23,7 @@ import logging
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import numpy as np
 import pandas as pd
@@ -75,10 +76,46 @@ TABLE_COLUMNS = (
     s.LONGITUDE,
     s.EVENT_ID,
 )
-FILTER_KEYS = ("actors", "groups", "types", "start", "end", "query")
-VIEW_OPTIONS = ("lanes", "axis", "by")  # view choices that are the same for every dataset
+FILTER_FIELDS = ("actors", "groups", "types", "start", "end", "query")  # what "Reset filters" clears
 AXIS_LABELS = {"time": "Clock time", "relative": "Time since anchor", "log": "Time since anchor (log)"}
 NO_COLUMN = "(none)"
+# "Copy link" in one click. The link is data, set as text (never as HTML). The clipboard API needs a secure
+# context (https or localhost); on a plain-http server the older copy command of a selected field does it.
+COPY_LINK = st.components.v2.component(
+    "event_timeline_copy_link",
+    html='<button type="button">Copy link</button><div class="said" role="status" aria-live="polite"></div>',
+    css="""
+button { width: 100%; padding: 0.4rem 0.6rem; border-radius: 0.5rem; cursor: pointer;
+  border: 1px solid var(--st-border-color, #d0d0d0); background: var(--st-background-color, #fff);
+  color: var(--st-text-color, #222); font: inherit; }
+button:hover, button:focus-visible { border-color: var(--st-primary-color, #d33); }
+.said { font-size: 0.8rem; margin-top: 0.2rem; overflow-wrap: anywhere; }
+""",
+    js="""
+export default function (component) {
+  const { data, parentElement } = component;
+  const button = parentElement.querySelector("button");
+  const said = parentElement.querySelector(".said");
+  said.textContent = "";
+  button.onclick = async () => {
+    let copied = false;
+    try {
+      await navigator.clipboard.writeText(data.link);
+      copied = true;
+    } catch (error) {
+      const field = document.createElement("textarea");
+      field.value = data.link;
+      field.setAttribute("readonly", "");
+      parentElement.appendChild(field);
+      field.select();
+      try { copied = document.execCommand("copy"); } catch (ignored) { copied = false; }
+      field.remove();
+    }
+    said.textContent = copied ? "Link copied" : "Copy this link: " + data.link;
+  };
+}
+""",
+)
 
 
 @dataclass(frozen=True)
@@ -142,85 +179,142 @@ def _zones() -> list[str]:
     return sorted(zoneinfo.available_timezones())
 
 
-def _key(name: str) -> str:
-    """Widget keys are per dataset, so switching datasets never carries stale choices across."""
-    return f"{name}::{st.session_state.dataset}"
+# --- the page's state ------------------------------------------------------------------------------------
+# The view (timeline.view.View, the link's parameters) is the page's one state: st.session_state.view.
+# Widgets only mirror it. Before a widget is drawn its value is written from the view, on every run, so the
+# browser always shows (and sends back) the view's value, whatever reruns interrupted before; a widget's
+# on_change callback, which Streamlit runs before the script, is the only way a choice enters the view.
 
 
-def _url_view() -> None:
-    """Read the link the page was opened with, once per session."""
-    if "opened_view" in st.session_state:
+def _view() -> views.View:
+    return st.session_state.view
+
+
+def _set_view(view: views.View) -> None:
+    st.session_state.view = view
+
+
+def _open_session() -> None:
+    """Read the link the page was opened with into the view, once per session."""
+    if "view" in st.session_state:
         return
     params = {key: st.query_params.get_all(key) for key in st.query_params}
     opened, notices = views.from_query(params)
-    st.session_state.opened_view = opened
-    st.session_state.notices = list(notices)
-    st.session_state.seeded = set()
-    st.session_state.setdefault("tab", TAB_LABELS[opened.tab])
+    _set_view(opened)
+    st.session_state.notices = list(notices)  # what the link asked for and could not have
+    st.session_state.notes = {}  # field -> what reading a typed value took (or why it was refused)
+    st.session_state.drafts = {}  # field -> a typed value that was refused, kept in its box to be corrected
+    st.session_state.reconciled = set()  # (dataset, version) pairs the view was checked against
+    st.session_state.remembered = {}  # dataset -> the view last used for it, restored on switching back
+
+
+def _mirror(key: str, value: object) -> str:
+    """Write a widget's value from the view before it is drawn (see the comment above); returns the key."""
+    st.session_state[key] = value
+    return key
+
+
+def _take(field: str, key: str, from_widget: Callable[[object], object] | None = None) -> None:
+    """on_change of a widget: its new value, checked with the link's rules, into the view."""
+    value = st.session_state[key]
+    edit = views.edited(_view(), field, value if from_widget is None else from_widget(value))
+    _set_view(edit.view)
+    st.session_state.notes[field] = list(edit.notices)
+    if edit.accepted:
+        st.session_state.drafts.pop(field, None)
+    else:
+        st.session_state.drafts[field] = st.session_state[key]
+
+
+def _control(
+    field: str,
+    key: str | None = None,
+    to_widget: Callable[[object], object] | None = None,
+    from_widget: Callable[[object], object] | None = None,
+) -> dict:
+    """The keyword arguments that bind a widget to a field of the view: key (value mirrored) and on_change.
+    to_widget / from_widget translate where the widget shows a value differently (a tab's label)."""
+    key = key or f"w:{field}"
+    value = getattr(_view(), field)
+    shown = list(value) if isinstance(value, tuple) else value if to_widget is None else to_widget(value)
+    _mirror(key, st.session_state.drafts.get(field, shown))
+    return {"key": key, "on_change": _take, "args": (field, key, from_widget)}
+
+
+def _switch_dataset(key: str) -> None:
+    """on_change of the dataset box."""
+    _show_dataset(st.session_state[key])
+
+
+def _show_dataset(dataset_id: str, version: str | None = None) -> None:
+    """Switch the view to a dataset (its newest version unless named), with the filters last used for it
+    (none at first); the zone, tab and view options stay."""
+    current = _view()
+    if dataset_id == current.dataset and version in (None, current.version):
+        return
+    st.session_state.remembered[current.dataset] = current
+    kept = {name: getattr(current, name) for name in ("tz", "tab", "lanes", "axis", "by", "reaction_axis")}
+    remembered = st.session_state.remembered.get(dataset_id)
+    if remembered is not None and version is None:
+        _set_view(dataclasses.replace(views.in_zone(remembered, current.tz), tab=current.tab))
+    else:
+        _set_view(views.View(dataset=dataset_id, version=version, **kept))
+    st.session_state.notes = {}
+    st.session_state.drafts = {}
 
 
 def _choose_dataset(datasets: list[store.DatasetInfo]) -> store.VersionInfo:
+    """The dataset and version boxes; the view names a stored dataset and pins a version afterwards."""
     by_id = {d.dataset_id: d for d in datasets}
-    opened: views.View = st.session_state.opened_view
-    if "dataset" not in st.session_state:
-        if opened.dataset in by_id:
-            st.session_state.dataset = opened.dataset
-        else:
-            st.session_state.notices.append(
-                f"Dataset {opened.dataset!r} does not exist on this server; showing the bundled dataset."
-            )
-            st.session_state.dataset = (
-                bundled.DATASET_ID if bundled.DATASET_ID in by_id else datasets[0].dataset_id
-            )
+    view = _view()
+    if view.dataset not in by_id:
+        st.session_state.notices.append(
+            f"Dataset {view.dataset!r} does not exist on this server; showing the bundled dataset."
+        )
+        fallback = bundled.DATASET_ID if bundled.DATASET_ID in by_id else datasets[0].dataset_id
+        view = views.View(dataset=fallback, tz=view.tz, tab=view.tab, lanes=view.lanes, axis=view.axis)
+    dataset = by_id[view.dataset]
+    versions = [v.version for v in dataset.versions]
+    if view.version is not None and view.version not in versions:
+        st.session_state.notices.append(
+            f"Version {view.version!r} of {dataset.dataset_id!r} does not exist; showing the newest."
+        )
+        view = dataclasses.replace(view, version=None)
+    if view.version is None:
+        # Pinned from now on: a version saved later by someone else never changes what this page shows.
+        view = dataclasses.replace(view, version=versions[0])
+    _set_view(view)
     st.sidebar.selectbox(
         "Dataset",
         list(by_id),
-        key="dataset",
+        key=_mirror("w:dataset", view.dataset),
+        on_change=_switch_dataset,
+        args=("w:dataset",),
         format_func=lambda i: by_id[i].name if by_id[i].name == i else f"{by_id[i].name} ({i})",
     )
-    dataset = by_id[st.session_state.dataset]
-    versions = [v.version for v in dataset.versions]
-    version_key = _key("version")
-    if version_key not in st.session_state:
-        wanted = opened.version if opened.dataset == dataset.dataset_id else None
-        if wanted and wanted not in versions:
-            st.session_state.notices.append(
-                f"Version {wanted!r} of {dataset.dataset_id!r} does not exist; showing the newest."
-            )
-            wanted = None
-        st.session_state[version_key] = wanted or versions[0]
     labels = {v.version: f"{v.version} · {v.created[:16].replace('T', ' ')} UTC" for v in dataset.versions}
     labels[versions[0]] += " (newest)"
-    st.sidebar.selectbox("Version", versions, key=version_key, format_func=labels.get)
-    return next(v for v in dataset.versions if v.version == st.session_state[version_key])
+    st.sidebar.selectbox("Version", versions, format_func=labels.get, **_control("version"))
+    return next(v for v in dataset.versions if v.version == _view().version)
 
 
-def _seed_filters(frame: pd.DataFrame) -> None:
-    """Fill the filter widgets from the opened link (once per dataset), dropping what this data lacks."""
-    dataset = st.session_state.dataset
-    if dataset in st.session_state.seeded:
+def _reconcile(frame: pd.DataFrame) -> None:
+    """Drop from the view what this dataset version lacks (actors, types, anchor…), once per version."""
+    view = _view()
+    opened = (view.dataset, view.version)
+    if opened in st.session_state.reconciled:
         return
-    st.session_state.seeded.add(dataset)
-    opened: views.View = st.session_state.opened_view
-    if opened.dataset != dataset:
-        opened = views.View(
-            dataset=dataset, tz=opened.tz, tab=opened.tab, lanes=opened.lanes, axis=opened.axis
-        )
-    opened, notices = views.reconcile(opened, frame)
+    st.session_state.reconciled.add(opened)
+    checked, notices = views.reconcile(view, frame)
     st.session_state.notices.extend(notices)
-    for name in FILTER_KEYS:
-        value = getattr(opened, name)
-        st.session_state[_key(name)] = list(value) if isinstance(value, tuple) else (value or "")
-    st.session_state[_key("anchor")] = opened.anchor
-    st.session_state[_key("reacts")] = list(opened.reacts)
-    for name in VIEW_OPTIONS:
-        st.session_state.setdefault(name, getattr(opened, name))
-    st.session_state.setdefault("tz", opened.tz)
+    _set_view(checked)
 
 
 def _reset_filters() -> None:
-    for name in FILTER_KEYS:
-        st.session_state[_key(name)] = [] if name in ("actors", "groups", "types") else ""
+    view = _view()
+    _set_view(dataclasses.replace(view, **{name: views.DEFAULTS[name] for name in FILTER_FIELDS}))
+    st.session_state.notes = {}
+    st.session_state.drafts = {}
 
 
 def _labelled_counts(version: store.VersionInfo, column: str) -> tuple[list[str], dict[str, str]]:
@@ -228,74 +322,53 @@ def _labelled_counts(version: store.VersionInfo, column: str) -> tuple[list[str]
     return list(counts.index), {name: f"{name} ({n:,})" for name, n in counts.items()}
 
 
-def _multiselect(label: str, version: store.VersionInfo, column: str, name: str) -> tuple[str, ...]:
+def _multiselect(label: str, version: store.VersionInfo, column: str, field: str) -> None:
     options, labels = _labelled_counts(version, column)
-    key = _key(name)
-    st.session_state[key] = [v for v in st.session_state.get(key, []) if v in labels]
-    chosen = st.sidebar.multiselect(
+    st.sidebar.multiselect(
         label,
         options,
-        key=key,
         format_func=labels.get,
         placeholder="All",
         help="Type to search; counts are events.",
+        **_control(field),
     )
-    return tuple(chosen)
 
 
-def _time_input(label: str, name: str, placeholder: str) -> str | None:
-    text = st.sidebar.text_input(label, key=_key(name), placeholder=placeholder).strip()
-    return text or None
+def _field_notes(field: str) -> None:
+    for note in st.session_state.notes.get(field, []):
+        st.sidebar.warning(_plain(note))
 
 
 def _filters(version: store.VersionInfo) -> views.View:
     st.sidebar.markdown("### Filters")
-    actors = _multiselect("Actors", version, s.ACTOR, "actors")
-    groups = _multiselect("Actor groups", version, s.ACTOR_GROUP, "groups")
-    types = _multiselect("Event types", version, s.EVENT_TYPE, "types")
-    start = _time_input("From", "start", "2024-03-22 or 2024-03-22T17:30")
-    end = _time_input("To (inclusive)", "end", "2024-03-23")
-    query = st.sidebar.text_input(
-        "Search text", key=_key("query"), placeholder="words in title, text, actor, source"
-    )
-    zones = _zones()
+    _multiselect("Actors", version, s.ACTOR, "actors")
+    _multiselect("Actor groups", version, s.ACTOR_GROUP, "groups")
+    _multiselect("Event types", version, s.EVENT_TYPE, "types")
+    for field, label, placeholder in (
+        ("start", "From", "2024-03-22 or 2024-03-22T17:30"),
+        ("end", "To (inclusive)", "2024-03-23"),
+        ("query", "Search text", "words in title, text, actor, source"),
+    ):
+        st.sidebar.text_input(label, placeholder=placeholder, **_control(field))
+        _field_notes(field)
     st.sidebar.selectbox(
-        "Display time zone", zones, key="tz", help="Times are stored in UTC and shown in this zone."
+        "Display time zone",
+        _zones(),
+        help="Times are stored in UTC and shown in this zone. A typed window keeps its instants.",
+        **_control("tz"),
     )
     st.sidebar.button("Reset filters", on_click=_reset_filters, width="stretch")
-    newest = store.version_info(version.dataset_id).version
-    candidate = views.View(
-        dataset=version.dataset_id,
-        version=None if version.version == newest else version.version,
-        actors=actors,
-        groups=groups,
-        types=types,
-        start=start,
-        end=end,
-        query=query.strip(),
-        tz=st.session_state.tz,
-        tab=next(k for k, v in TAB_LABELS.items() if v == st.session_state.tab),
-        anchor=st.session_state.get(_key("anchor")),
-        lanes=st.session_state.lanes,
-        axis=st.session_state.axis,
-        by=st.session_state.by,
-        reacts=tuple(st.session_state.get(_key("reacts"), [])),
-    )
-    # Typed times are checked with the URL's own rules, so the page and a link agree on what is valid.
-    checked, problems = views.from_query(views.to_query(candidate))
-    for problem in problems:
-        st.sidebar.warning(problem)
-    return checked
+    return _view()
 
 
 def _sync_url(current: views.View) -> str:
-    """Write the view into the address bar and return the full shareable link."""
-    query = views.to_query(current)
+    """Write the view into the address bar and return the full shareable link (it always pins `v`)."""
+    query = views.to_query(current, pinned=True)
     flat = {k: v if len(v) > 1 else v[0] for k, v in query.items()}
     if {k: st.query_params.get_all(k) for k in st.query_params} != query:
         st.query_params.from_dict(flat)
-    base = (st.context.url or "").split("?")[0]
-    return f"{base}?{urlencode(query, doseq=True)}" if query else base
+    address = urlsplit(st.context.url or "")
+    return urlunsplit(address._replace(path=address.path or "/", query=urlencode(query, doseq=True)))
 
 
 def _event_details(frame: pd.DataFrame, event_id: str, tz: str) -> None:
@@ -322,9 +395,17 @@ def _event_details(frame: pd.DataFrame, event_id: str, tz: str) -> None:
             hide_index=True,
             width="stretch",
         )
-        if st.button("Use as anchor (time zero)", key=f"anchor-{event_id}"):
-            st.session_state[_key("anchor")] = event_id
-            st.rerun()
+        st.button(
+            "Use as anchor (time zero)",
+            key=f"anchor-{event_id}",
+            on_click=_set_field,
+            args=("anchor", event_id),
+        )
+
+
+def _set_field(field: str, value: object) -> None:
+    """on_click of a button that sets one field of the view (an anchor, an open event)."""
+    _set_view(views.edited(_view(), field, value).view)
 
 
 def _plain(text: object) -> str:
@@ -340,18 +421,16 @@ def _timeline_tab(shown: pd.DataFrame, current: views.View, anchor: _Anchor) -> 
     left.radio(
         "Lanes",
         views.LANES,
-        key="lanes",
         horizontal=True,
         format_func={"actor": "One per actor", "group": "One per actor group"}.get,
-        persist_state="session",
+        **_control("lanes"),
     )
     right.radio(
         "Time axis",
         views.AXES,
-        key="axis",
         horizontal=True,
         format_func=AXIS_LABELS.get,
-        persist_state="session",
+        **_control("axis"),
     )
     origin = anchor.origin
     relative = current.axis != "time" and origin is not None
@@ -411,10 +490,6 @@ def _anchor_caption(anchor: _Anchor, tz: str) -> None:
     )
 
 
-def _set_log_scale() -> None:
-    st.session_state.axis = "log" if st.session_state.log_scale else "relative"
-
-
 def _reactions_tab(
     shown: pd.DataFrame, details: pa.Table, current: views.View, anchor: _Anchor, version: store.VersionInfo
 ) -> None:
@@ -427,26 +502,29 @@ def _reactions_tab(
     left.radio(
         "One row per",
         views.GROUPINGS,
-        key="by",
         horizontal=True,
         format_func={"actor": "actor", "group": "actor group", "type": "actor type"}.get,
-        persist_state="session",
+        **_control("by"),
     )
     types = sorted(_counts(version.dataset_id, version.version, s.EVENT_TYPE).index)
     middle.multiselect(
         "Event types that count as a reaction",
         types,
-        key=_key("reacts"),
         placeholder="All but " + " and ".join(reactions.NOT_REACTIONS),
-        persist_state="session",
+        **_control("reacts"),
     )
-    st.session_state.log_scale = current.axis == "log"
-    right.toggle("Logarithmic time", key="log_scale", on_change=_set_log_scale)
+    right.radio(
+        "Time axis",
+        views.REACTION_AXES,
+        horizontal=True,
+        format_func={"log": "Logarithmic", "linear": "Linear"}.get,
+        **_control("reaction_axis"),
+    )
     first = reactions.first_reactions(
         shown, anchor=origin, by=current.by, types=current.reacts or None, details=details
     )
     fig = reaction_figures.reactions_figure(
-        reactions=first, tz=current.tz, log=current.axis == "log", anchor=origin
+        reactions=first, tz=current.tz, log=current.reaction_axis == "log", anchor=origin
     )
     st.plotly_chart(fig, width="stretch", key="reactions_chart")
     silent = reactions.silent_lanes(shown, first, by=current.by)
@@ -455,7 +533,7 @@ def _reactions_tab(
         st.caption(f"No reaction after the anchor from {len(silent)}: {_plain(listed)}.")
     curve = reactions.reacted_curve(first)
     st.plotly_chart(
-        reaction_figures.reacted_curve_figure(curve=curve, log=current.axis == "log"),
+        reaction_figures.reacted_curve_figure(curve=curve, log=current.reaction_axis == "log"),
         width="stretch",
         key="reacted_curve_chart",
     )
@@ -649,9 +727,7 @@ def _save_upload(
     except TimelineError as exc:
         st.session_state.notices.append(f"The dataset was not saved: {exc}")
         return
-    st.session_state.dataset = info.dataset_id
-    st.session_state[f"version::{info.dataset_id}"] = info.version
-    st.session_state.seeded.add(info.dataset_id)
+    _show_dataset(info.dataset_id, info.version)
     st.session_state.uploader_generation = st.session_state.get("uploader_generation", 0) + 1
     st.session_state.saved = (
         f"Saved {result.accepted:,} events as {info.dataset_id!r} (version {info.version})."
@@ -659,7 +735,7 @@ def _save_upload(
 
 
 def main() -> None:
-    _url_view()
+    _open_session()
     datasets = store.list_datasets()
     if not datasets:
         st.error("The data store is empty. Rebuild the bundled dataset with `make data`.")
@@ -672,7 +748,8 @@ def main() -> None:
     )
     version = _choose_dataset(datasets)
     messages, header = st.container(), st.container()
-    tab_objects = st.tabs(list(TAB_LABELS.values()), key="tab", on_change="rerun")
+    labels = {label: name for name, label in TAB_LABELS.items()}
+    tab_objects = st.tabs(list(TAB_LABELS.values()), **_control("tab", "tab", TAB_LABELS.get, labels.get))
     tabs = list(zip(TAB_LABELS, tab_objects, strict=True))
     name, tab = next(((n, t) for n, t in tabs if t.open), tabs[0])
     with tab:
@@ -680,7 +757,7 @@ def main() -> None:
     st.session_state.painted = True
 
     frame = _frame(version.dataset_id, version.version)
-    _seed_filters(frame)
+    _reconcile(frame)
     current = _filters(version)
     link = _sync_url(current)
 
@@ -688,10 +765,11 @@ def main() -> None:
         if saved := st.session_state.pop("saved", None):
             st.success(saved)
         for notice in st.session_state.notices:
-            st.warning(notice)
-        if current.version:
+            st.warning(_plain(notice))
+        newest = next(d for d in datasets if d.dataset_id == current.dataset).versions[0].version
+        if current.version != newest:
             st.info(
-                f"This link opens version {current.version} of {current.dataset!r}; a newer version exists."
+                _plain(f"This is version {current.version} of {current.dataset!r}; a newer version exists.")
             )
         if upload is not None:
             _import_panel(upload)
@@ -712,9 +790,8 @@ def main() -> None:
         f"**Showing {shown_count:,} of {len(frame):,} events** · times in {display.zone_label(current.tz)} · "
         f"{_plain(views.describe(current))}"
     )
-    with share.popover("Copy link", width="stretch"):
-        st.caption("This link opens exactly this view:")
-        st.code(link, language=None, wrap_lines=True)
+    with share:
+        COPY_LINK(data={"link": link}, key="copy_link")
 
     with slot.container():
         if name == "timeline":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -36,6 +37,11 @@ def _param(at: AppTest, key: str) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
+def _read(markdown: str) -> str:
+    """Markdown the page escaped, as a reader sees it rendered: every backslash escape undone."""
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
 def _showing(at: AppTest) -> str:
     return next(m.value for m in at.markdown if m.value.startswith("**Showing"))
 
@@ -53,7 +59,7 @@ def test_default_page_renders_the_bundled_dataset() -> None:
     assert not at.error
     assert _showing(at).startswith("**Showing 101 of 101 events**")
     assert "times in UTC" in _showing(at)
-    assert at.selectbox(key="dataset").value == bundled.DATASET_ID
+    assert at.selectbox(key="w:dataset").value == bundled.DATASET_ID
 
 
 @pytest.mark.parametrize(
@@ -73,11 +79,11 @@ def test_url_parameters_fill_the_filters_and_the_count(params: dict[str, str | l
     assert not at.exception
     assert _showing(at).startswith(f"**Showing {_expected_count(**params)} of 101 events**")
     if "actor" in params:
-        assert at.multiselect(key=f"actors::{bundled.DATASET_ID}").value == params["actor"]
+        assert at.multiselect(key="w:actors").value == params["actor"]
     if "tz" in params:
-        assert at.selectbox(key="tz").value == params["tz"]
+        assert at.selectbox(key="w:tz").value == params["tz"]
     if "q" in params:
-        assert at.text_input(key=f"query::{bundled.DATASET_ID}").value == params["q"]
+        assert at.text_input(key="w:query").value == params["q"]
     assert not at.warning
 
 
@@ -100,14 +106,14 @@ def test_bad_parameters_give_a_notice_not_an_error(params: dict[str, str], menti
     at = _app(**params, unknown_parameter="ignored")
     assert not at.exception
     assert not at.error
-    assert any(mentioned in w.value for w in at.warning), [w.value for w in at.warning]
+    assert any(mentioned in _read(w.value) for w in at.warning), [w.value for w in at.warning]
     assert "Showing" in _showing(at)
 
 
 def test_changing_a_filter_updates_the_url() -> None:
     """Picking actors in the sidebar writes them into the address bar as repeated keys."""
     at = _app()
-    at.multiselect(key=f"actors::{bundled.DATASET_ID}").set_value(["Hamas"]).run()
+    at.multiselect(key="w:actors").set_value(["Hamas"]).run()
     assert _param(at, "actor") == ["Hamas"]
     assert _showing(at).startswith(f"**Showing {_expected_count(actor='Hamas')} of 101 events**")
 
@@ -124,7 +130,7 @@ def test_uploading_a_good_csv_saves_and_switches(store_dir: Path) -> None:
     save.click().run()
     assert not at.exception
     assert (store_dir / "my-events").is_dir()
-    assert at.selectbox(key="dataset").value == "my-events"
+    assert at.selectbox(key="w:dataset").value == "my-events"
     assert _param(at, "dataset") == ["my-events"]
     assert any("Saved" in s.value for s in at.success)
 
@@ -181,9 +187,11 @@ def test_reactions_view_names_the_anchor_and_silent_actors() -> None:
     assert any(c.startswith("No reaction after the anchor from") for c in captions)
 
 
-def test_log_toggle_in_reactions_switches_the_axis_parameter() -> None:
-    """Turning on the logarithmic scale in the reactions view writes axis=log into the link."""
-    at = _app(tab="reactions")
-    at.toggle(key="log_scale").set_value(True).run()
+def test_the_reactions_axis_is_its_own_and_leaves_the_timeline_axis_alone() -> None:
+    """The reactions view opens on its log axis; choosing linear there writes raxis=linear, never axis."""
+    at = _app(tab="reactions", axis="relative")
+    assert at.radio(key="w:reaction_axis").value == "log"
+    at.radio(key="w:reaction_axis").set_value("linear").run()
     assert not at.exception
-    assert _param(at, "axis") == ["log"]
+    assert _param(at, "raxis") == ["linear"]
+    assert _param(at, "axis") == ["relative"]

@@ -151,7 +151,7 @@ def _fixed_shaped(shape: str) -> st.SearchStrategy[str]:
 def test_fixed_shapes_read_as_the_iso_pattern_reads_them(values: list[str]) -> None:
     """What the fixed-position reader takes, _ISO reads into the same components; it never takes more."""
     array = pa.array(values)
-    fixed, pattern = dates._Parts(len(values)), dates._Parts(len(values))
+    fixed, pattern = dates.DateParts(len(values)), dates.DateParts(len(values))
     dates._read_fixed(fixed, array, np.ones(len(values), dtype=bool))
     dates._read_pattern(pattern, array, fixed.matched, dates._ISO)
     assert (pattern.matched == fixed.matched).all()

@@ -47,10 +47,13 @@ def test_params_follow_the_product_table() -> None:
         "tz",
         "tab",
         "anchor",
+        "event",
         "lanes",
         "axis",
         "by",
         "react",
+        "raxis",
+        "toll",
     ]
     assert [p.field for p in PARAMS] == [f.name for f in dataclasses.fields(View)]
     assert [p.key for p in PARAMS if p.repeatable] == ["actor", "group", "type", "react"]
@@ -81,7 +84,13 @@ def test_default_view() -> None:
         ({"from": "2024-03-22", "to": "2024-03-22"}, View(start="2024-03-22", end="2024-03-22")),
         # A '+' that arrived as a space because the link was not percent-encoded.
         ({"from": "2024-03-22T17:30 03:00"}, View(start="2024-03-22T17:30+03:00")),
-        ({"to": "2024-03-22 17:30:15 0530"}, View(end="2024-03-22 17:30:15+0530")),
+        ({"to": "2024-03-22 17:30:15 0530"}, View(end="2024-03-22T17:30:15+05:30")),
+        # Every accepted time is written the one ISO way, saying no more than it states.
+        ({"from": "22 March 2024"}, View(start="2024-03-22")),
+        ({"from": "2024-03-22T17"}, View(start="2024-03-22T17")),
+        ({"to": "20240322"}, View(end="2024-03-22")),
+        ({"event": "2024-03-22-attack-begins"}, View(event="2024-03-22-attack-begins")),
+        ({"raxis": "linear", "toll": "totals"}, View(reaction_axis="linear", toll="totals")),
         ({"q": "  Sikorski condemns "}, View(query="Sikorski condemns")),
         ({"lanes": "group"}, View(lanes="group")),
         ({"axis": "log", "by": "type"}, View(axis="log", by="type")),
@@ -587,3 +596,90 @@ def test_timeline_package_never_imports_streamlit() -> None:
     code = "import sys, timeline.view, timeline.frame; print('streamlit' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    ("typed", "iso", "other"),
+    [
+        ("03/04/2024", "2024-03-04", "2024-04-03"),
+        ("03/04/2024 17:30", "2024-03-04T17:30", "2024-04-03T17:30"),
+    ],
+)
+def test_an_ambiguous_typed_date_is_read_one_way_and_the_notice_names_both(
+    typed: str, iso: str, other: str
+) -> None:
+    """03/04/2024 reads both ways: the view holds the reading taken, and the notice names it and the other."""
+    chosen, notices = view.from_query({"from": typed})
+    assert chosen.start == iso
+    assert len(notices) == 1
+    assert "month first, as 4 March 2024" in notices[0] and iso in notices[0]
+    assert f"For 3 April 2024, type {other}" in notices[0]
+
+
+def test_a_date_that_reads_one_way_only_gets_no_notice() -> None:
+    """13/04/2024 can only be 13 April: it is read so, without a notice."""
+    assert view.from_query({"to": "13/04/2024"}) == (View(end="2024-04-13"), [])
+
+
+@pytest.mark.parametrize(
+    ("start", "stop", "tz", "expected"),
+    [
+        ("2024-03-22T00:00Z", "2024-03-23T00:00Z", "UTC", ("2024-03-22", "2024-03-22")),
+        ("2024-03-21T21:00Z", "2024-03-22T21:00Z", "Europe/Moscow", ("2024-03-22", "2024-03-22")),
+        ("2024-03-21T21:00Z", "2024-03-22T21:00Z", "UTC", ("2024-03-21T21:00", "2024-03-22T20:59")),
+        ("2024-03-22T17:30:05Z", "2024-03-22T17:31:00Z", "UTC", ("2024-03-22T17:30:05", "2024-03-22T17:30")),
+        # Berlin moves its clocks forward at 02:00 on 31 March: that day lasts 23 hours.
+        ("2024-03-30T23:00Z", "2024-03-31T22:00Z", "Europe/Berlin", ("2024-03-31", "2024-03-31")),
+    ],
+)
+def test_window_text_states_a_window_briefly_and_exactly(
+    start: str, stop: str, tz: str, expected: tuple
+) -> None:
+    """window_text words [start, stop) in the wall clock of tz, and window reads it back to those instants."""
+    start_us, stop_us = (int(pd.Timestamp(v).value // 1000) for v in (start, stop))
+    texts = view.window_text(start_us, stop_us, tz)
+    assert texts == expected
+    assert view.window(View(start=texts[0], end=texts[1], tz=tz)) == (start_us, stop_us)
+
+
+def test_window_text_states_an_instant_the_clock_repeats_with_its_offset() -> None:
+    """In the hour Berlin's clock runs twice (27 Oct 2024), the window still reads back to its instants."""
+    start_us = int(pd.Timestamp("2024-10-27T01:15Z").value // 1000)  # 02:15, second time round
+    stop_us = int(pd.Timestamp("2024-10-27T03:00Z").value // 1000)
+    texts = view.window_text(start_us, stop_us, "Europe/Berlin")
+    assert view.window(View(start=texts[0], end=texts[1], tz="Europe/Berlin")) == (start_us, stop_us)
+
+
+@pytest.mark.parametrize("tz", ["UTC", "Asia/Kolkata", "America/New_York", "Europe/Berlin"])
+def test_a_zone_change_keeps_the_window_instants_and_rewords_them(tz: str) -> None:
+    """Changing the display zone keeps the instants a window was typed for; only their wording changes."""
+    typed = View(start="2024-03-22", end="2024-03-22T20:59", tz="Europe/Moscow")
+    moved = view.in_zone(typed, tz)
+    assert moved.tz == tz
+    assert view.window(moved) == view.window(typed)
+    assert (moved.start, moved.end) == view.window_text(*view.window(typed), tz)
+
+
+def test_a_zone_change_leaves_a_time_with_its_own_offset_as_typed() -> None:
+    """A from that states its offset means the same instant in every zone, so it is not reworded."""
+    typed = View(start="2024-03-22T17:30+03:00", end="2024-03-23", tz="Europe/Moscow")
+    moved = view.in_zone(typed, "UTC")
+    assert moved.start == "2024-03-22T17:30+03:00"
+    assert moved.end == "2024-03-23T20:59"
+    assert view.window(moved) == view.window(typed)
+
+
+def test_reconcile_drops_an_open_event_the_dataset_lacks(prepared: pd.DataFrame) -> None:
+    """A link's event= naming no event of the dataset is dropped with a notice."""
+    checked, notices = view.reconcile(View(event="no-such-event"), prepared)
+    assert checked.event is None
+    assert notices == ["Ignored event='no-such-event': no event with that id in this dataset."]
+
+
+def test_a_pinned_link_always_names_the_dataset_and_its_version() -> None:
+    """A link the page shares pins dataset and v even when they are the defaults; it needs a version."""
+    query = view.to_query(View(version="0123456789ab", tz="Europe/Moscow"), pinned=True)
+    assert query == {"dataset": [DATASET_ID], "v": ["0123456789ab"], "tz": ["Europe/Moscow"]}
+    assert view.from_query(query) == (View(version="0123456789ab", tz="Europe/Moscow"), [])
+    with pytest.raises(ValueError, match="version"):
+        view.to_query(View(), pinned=True)

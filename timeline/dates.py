@@ -18,7 +18,7 @@ _US_PER_MINUTE = 60_000_000
 _US_PER_DAY = 86_400_000_000
 _FIRST_US = -62_135_596_800_000_000  # 0001-01-01T00:00Z
 _PAST_LAST_US = 253_402_300_800_000_000  # 10000-01-01T00:00Z
-_MISSING = -1
+MISSING = -1
 # The characters pc.utf8_trim_whitespace removes (tests/test_properties.py checks the list against
 # Arrow), and which bytes can begin or end one of them in UTF-8.
 WHITESPACE = (
@@ -138,8 +138,8 @@ class Parsed:
 
 
 @dataclass
-class _Parts:
-    """Date and time components as int arrays; _MISSING where the text does not state them."""
+class DateParts:
+    """Date and time components as int arrays; MISSING where the text does not state them."""
 
     n: int
     year: np.ndarray = None  # type: ignore[assignment]
@@ -158,7 +158,7 @@ class _Parts:
 
     def __post_init__(self) -> None:
         for name in ("year", "month", "day", "hour", "minute", "second", "micro", "offset", "epoch_us"):
-            setattr(self, name, np.full(self.n, _MISSING, dtype=np.int64))
+            setattr(self, name, np.full(self.n, MISSING, dtype=np.int64))
         self.has_offset = np.zeros(self.n, dtype=bool)
         self.is_epoch = np.zeros(self.n, dtype=bool)
         self.matched = np.zeros(self.n, dtype=bool)
@@ -166,12 +166,12 @@ class _Parts:
 
 
 def _ints(struct: pa.StructArray, name: str) -> np.ndarray:
-    """One captured group as int64, _MISSING where the group did not take part (or does not exist)."""
+    """One captured group as int64, MISSING where the group did not take part (or does not exist)."""
     if name not in _field_names(struct):
-        return np.full(len(struct), _MISSING, dtype=np.int64)
+        return np.full(len(struct), MISSING, dtype=np.int64)
     text = struct.field(name)
     text = pc.if_else(pc.equal(text, ""), None, text)
-    return pc.fill_null(pc.cast(text, pa.int64()), _MISSING).to_numpy(zero_copy_only=False)
+    return pc.fill_null(pc.cast(text, pa.int64()), MISSING).to_numpy(zero_copy_only=False)
 
 
 def _field_names(struct: pa.StructArray) -> set[str]:
@@ -191,7 +191,7 @@ def _extract(values: pa.Array, pattern: str, todo: np.ndarray) -> tuple[np.ndarr
     return idx, pc.extract_regex(sub.filter(pa.array(hits)), pattern)
 
 
-def _fill_time(parts: _Parts, idx: np.ndarray, struct: pa.StructArray) -> None:
+def _fill_time(parts: DateParts, idx: np.ndarray, struct: pa.StructArray) -> None:
     names = _field_names(struct)
     if "hour" not in names:
         return
@@ -214,7 +214,7 @@ def _fill_time(parts: _Parts, idx: np.ndarray, struct: pa.StructArray) -> None:
     micro = np.where(
         frac_value >= 0,
         (frac_value * (10 ** np.clip(6 - frac_digits, 0, 6))) // (10 ** np.clip(frac_digits - 6, 0, 9)),
-        _MISSING,
+        MISSING,
     )
     parts.hour[idx] = hour
     parts.minute[idx] = minute
@@ -222,7 +222,7 @@ def _fill_time(parts: _Parts, idx: np.ndarray, struct: pa.StructArray) -> None:
     parts.micro[idx] = micro
 
 
-def _fill_zone(parts: _Parts, idx: np.ndarray, struct: pa.StructArray) -> None:
+def _fill_zone(parts: DateParts, idx: np.ndarray, struct: pa.StructArray) -> None:
     if "zone" not in _field_names(struct):
         return
     zone = struct.field("zone")
@@ -235,7 +235,7 @@ def _fill_zone(parts: _Parts, idx: np.ndarray, struct: pa.StructArray) -> None:
     mins = pc.fill_null(pc.cast(pc.if_else(pc.equal(mins, ""), None, mins), pa.int64()), 0)
     sign = np.where(pc.fill_null(pc.starts_with(zone, "-"), False).to_numpy(zero_copy_only=False), -1, 1)
     offset = sign * (hours.to_numpy(zero_copy_only=False) * 60 + mins.to_numpy(zero_copy_only=False))
-    parts.offset[idx] = np.where(stated, offset, _MISSING)
+    parts.offset[idx] = np.where(stated, offset, MISSING)
     parts.has_offset[idx] = stated
 
 
@@ -250,7 +250,7 @@ def _century(year: np.ndarray, digits: np.ndarray) -> np.ndarray:
 
 
 def _read_numeric(
-    parts: _Parts, values: pa.Array, todo: np.ndarray, date_order: str, column: str
+    parts: DateParts, values: pa.Array, todo: np.ndarray, date_order: str, column: str
 ) -> list[str]:
     """Day-first or month-first numeric dates, the order decided for the whole column."""
     idx, struct = _extract(values, _NUMERIC, todo)
@@ -300,7 +300,7 @@ def _read_numeric(
     return notices
 
 
-def _read_pattern(parts: _Parts, values: pa.Array, todo: np.ndarray, pattern: str) -> None:
+def _read_pattern(parts: DateParts, values: pa.Array, todo: np.ndarray, pattern: str) -> None:
     idx, struct = _extract(values, pattern, todo)
     if len(idx) == 0:
         return
@@ -317,7 +317,7 @@ def _read_pattern(parts: _Parts, values: pa.Array, todo: np.ndarray, pattern: st
     parts.matched[idx] = True
 
 
-def _read_fixed(parts: _Parts, values: pa.Array, todo: np.ndarray) -> None:
+def _read_fixed(parts: DateParts, values: pa.Array, todo: np.ndarray) -> None:
     """Values (among todo) of the _FIXED_SHAPES, read digit by digit from their bytes."""
     lengths = np.where(todo, pc.binary_length(values).to_numpy(zero_copy_only=False), 0)
     for shape in _FIXED_SHAPES:
@@ -359,7 +359,7 @@ def _fixed_number(chars: np.ndarray, shape: str, letter: str) -> np.ndarray:
     return number
 
 
-def _read_epoch(parts: _Parts, values: pa.Array, todo: np.ndarray) -> None:
+def _read_epoch(parts: DateParts, values: pa.Array, todo: np.ndarray) -> None:
     idx, struct = _extract(values, _EPOCH, todo)
     if len(idx) == 0:
         return
@@ -415,12 +415,12 @@ def value_bytes(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 
 def read_parts(
     values: pa.Array, *, date_order: str, column: str, allow_epoch: bool = True
-) -> tuple[_Parts, list[str]]:
+) -> tuple[DateParts, list[str]]:
     """Components of each value of a date(-time) column; rows matching no format stay unmatched."""
     if date_order not in DATE_ORDERS:
         raise UsageError(f"date_order must be one of {', '.join(DATE_ORDERS)}; got {date_order!r}")
     values = _clean(values)
-    parts = _Parts(len(values))
+    parts = DateParts(len(values))
     present = pc.fill_null(pc.not_equal(values, ""), False).to_numpy(zero_copy_only=False)
     _read_fixed(parts, values, present)
     if not (present & ~parts.matched).any():
@@ -435,10 +435,10 @@ def read_parts(
     return parts, notices
 
 
-def read_time_parts(parts: _Parts, values: pa.Array) -> None:
+def read_time_parts(parts: DateParts, values: pa.Array) -> None:
     """Add the times of a separate time column to date parts that state a day and no time."""
     values = _clean(values)
-    todo = (parts.day != _MISSING) & (parts.hour == _MISSING) & ~parts.is_epoch
+    todo = (parts.day != MISSING) & (parts.hour == MISSING) & ~parts.is_epoch
     todo &= pc.fill_null(pc.not_equal(values, ""), False).to_numpy(zero_copy_only=False)
     idx, struct = _extract(values, _TIME_ONLY, todo)
     if len(idx) == 0:
@@ -447,23 +447,23 @@ def read_time_parts(parts: _Parts, values: pa.Array) -> None:
     _fill_zone(parts, idx, struct)
 
 
-def parts_from_columns(year: pa.Array, month: pa.Array | None, day: pa.Array | None) -> _Parts:
+def parts_from_columns(year: pa.Array, month: pa.Array | None, day: pa.Array | None) -> DateParts:
     """Components from separate year/month/day columns; 0 or missing month/day lowers the precision."""
-    parts = _Parts(len(year))
+    parts = DateParts(len(year))
 
     def number(values: pa.Array | None) -> np.ndarray:
         if values is None:
-            return np.full(len(year), _MISSING, dtype=np.int64)
+            return np.full(len(year), MISSING, dtype=np.int64)
         text = _clean(values)
         text = pc.replace_substring_regex(text, r"\.0+$", "")
         numeric = pc.fill_null(pc.match_substring_regex(text, r"^-?\d{1,4}$"), False)
-        return pc.fill_null(pc.cast(pc.if_else(numeric, text, None), pa.int64()), _MISSING).to_numpy(
+        return pc.fill_null(pc.cast(pc.if_else(numeric, text, None), pa.int64()), MISSING).to_numpy(
             zero_copy_only=False
         )
 
     y, m, d = number(year), number(month), number(day)
-    m = np.where(m <= 0, _MISSING, m)
-    d = np.where((d <= 0) | (m == _MISSING), _MISSING, d)
+    m = np.where(m <= 0, MISSING, m)
+    d = np.where((d <= 0) | (m == MISSING), MISSING, d)
     parts.year[:] = y
     parts.month[:] = m
     parts.day[:] = d
@@ -479,12 +479,12 @@ def _days_from_civil(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> tu
     return starts + day - 1, day <= _MONTH_STARTS[month_index + 1] - starts
 
 
-def resolve(parts: _Parts, *, tz: str, column: str) -> Parsed:
+def resolve(parts: DateParts, *, tz: str, column: str) -> Parsed:
     """UTC instants, precision and offset from components; naive values are read in zone tz."""
     ok = parts.matched.copy()
     errors = parts.error.copy()
     no_error = errors == None  # noqa: E711 - elementwise test on an object array; kept up to date below
-    has = {name: getattr(parts, name) != _MISSING for name in ("month", "day", "hour", "minute", "second")}
+    has = {name: getattr(parts, name) != MISSING for name in ("month", "day", "hour", "minute", "second")}
     precision = np.select(
         [~has["month"], ~has["day"], ~has["hour"], ~has["minute"], ~has["second"]],
         [YEAR, MONTH, DAY, HOUR, MINUTE],
@@ -514,7 +514,7 @@ def resolve(parts: _Parts, *, tz: str, column: str) -> Parsed:
     errors[bad_field] = "is not a real date or time"
     no_error &= ~(bad_year | bad_field)
     utc_us = np.where(parts.has_offset, local_us - parts.offset * _US_PER_MINUTE, local_us)
-    offset = np.where(parts.has_offset, parts.offset, _MISSING)
+    offset = np.where(parts.has_offset, parts.offset, MISSING)
     naive = date_ok & in_range & valid_fields & exists & ~parts.has_offset
     if naive.any() and tz != "UTC":
         stamps = pd.DatetimeIndex(local_us[naive].astype("datetime64[us]"))
@@ -581,7 +581,7 @@ def looks_like_times(values: pa.Array, *, threshold: float = 0.8) -> bool:
 
 def _local(utc_us: np.ndarray, offset_minutes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Local wall-clock microseconds, and the offset added to get them (none where none is stated)."""
-    offset = np.where(offset_minutes == _MISSING, 0, offset_minutes) * _US_PER_MINUTE
+    offset = np.where(offset_minutes == MISSING, 0, offset_minutes) * _US_PER_MINUTE
     return utc_us + offset, offset
 
 

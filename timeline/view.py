@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import os
@@ -16,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from timeline import bundled, dates, schema, store
+from timeline import bundled, dates, display, schema, store
 from timeline.errors import TimelineError, UsageError
 from timeline.frame import START_US, STOP_US, counts, fold, search_text, with_details
 
@@ -24,6 +25,11 @@ TABS: tuple[str, ...] = ("timeline", "reactions", "casualties", "table", "datase
 LANES: tuple[str, ...] = ("actor", "group")  # timeline lanes: one per actor, or per actor group
 AXES: tuple[str, ...] = ("time", "relative", "log")  # clock time, or T+ from the anchor (linear / log)
 GROUPINGS: tuple[str, ...] = ("actor", "group", "type")  # what one row of the reactions view is
+# The reactions view's own time axis: logarithmic by default, so the first hours and day are legible.
+REACTION_AXES: tuple[str, ...] = ("log", "linear")
+# The casualties view: one incident's reports (highest so far per reporter kind), or totals per period for
+# datasets of many incidents; absent from a link, the dataset's own default (casualties.default_mode).
+TOLL_MODES: tuple[str, ...] = ("reports", "totals")
 MAX_TEXT = 200  # longest accepted q / from / to value
 SHOWN_CHARS = 60  # longest value quoted back in a notice
 LISTED_VALUES = 5  # values named in one notice
@@ -58,6 +64,7 @@ PARAMS: tuple[Param, ...] = (
     Param("tz", "tz", False, "IANA time zone for display, e.g. Europe/Moscow (default UTC)"),
     Param("tab", "tab", False, f"which view is open: {', '.join(TABS)} (default {TABS[0]})"),
     Param("anchor", "anchor", False, "event id used as time zero for relative time"),
+    Param("event", "event", False, "the event whose details are open"),
     # Beyond PRODUCT.md's table: the view options of the timeline and reactions views.
     Param("lanes", "lanes", False, f"timeline lanes: {' or '.join(LANES)} (default {LANES[0]})"),
     Param(
@@ -73,8 +80,22 @@ PARAMS: tuple[Param, ...] = (
         True,
         "event types that count as reactions (absent: all but attack, casualty_update)",
     ),
+    Param(
+        "raxis",
+        "reaction_axis",
+        False,
+        f"reactions time axis: {' or '.join(REACTION_AXES)} (default {REACTION_AXES[0]})",
+    ),
+    Param(
+        "toll",
+        "toll",
+        False,
+        "casualties view: reports (highest so far per reporter kind) or totals (per period); "
+        "absent: the dataset's default",
+    ),
 )
 KEYS: Mapping[str, str] = {param.field: param.key for param in PARAMS}  # View field -> URL key
+_PARAMS_BY_FIELD: Mapping[str, Param] = {param.field: param for param in PARAMS}
 
 
 @dataclass(frozen=True)
@@ -92,10 +113,13 @@ class View:
     tz: str = "UTC"
     tab: str = TABS[0]
     anchor: str | None = None
+    event: str | None = None
     lanes: str = LANES[0]
     axis: str = AXES[0]
     by: str = GROUPINGS[0]
     reacts: tuple[str, ...] = ()
+    reaction_axis: str = REACTION_AXES[0]
+    toll: str | None = None
 
 
 DEFAULTS: Mapping[str, object] = {field.name: field.default for field in dataclasses.fields(View)}
@@ -115,6 +139,7 @@ _SPACE_FOR_PLUS = re.compile(r"^(.*[T ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?) (\d
 _NARROW_SHARE = 0.25  # search only the rows other filters kept when they are fewer than this share
 _SEARCH_THREADS = os.cpu_count() or 1
 _PARALLEL_FROM = 100_000  # rows of search text worth splitting between threads
+_US_PER_DAY = 86_400_000_000
 _TIME_EXAMPLES = "2024-03-22, 2024-03-22T17:30, 2024-03-22T17:30+03:00 or 2024-03-22T14:30Z"
 
 
@@ -137,19 +162,63 @@ def from_query(params: Mapping[str, str | Sequence[str]]) -> tuple[View, list[st
     return _checked_window(view, notices), notices
 
 
-def to_query(view: View) -> dict[str, list[str]]:
-    """The query parameters of a view: only values that differ from the defaults, lists in order."""
+def to_query(view: View, *, pinned: bool = False) -> dict[str, list[str]]:
+    """The query parameters of a view: only values that differ from the defaults, lists in order.
+
+    pinned: the dataset and its version are written even where they are the defaults, so the link opens
+    this very version whatever is saved or made the default later (the version must then be set).
+    """
+    if pinned and view.version is None:
+        raise ValueError("a pinned link needs the view's version")
     query = {}
     for param in PARAMS:
         value = getattr(view, param.field)
-        if value == DEFAULTS[param.field]:
+        if value == DEFAULTS[param.field] and not (pinned and param.field in ("dataset", "version")):
             continue
         query[param.key] = list(value) if param.repeatable else [value]
     return query
 
 
+@dataclass(frozen=True)
+class Edit:
+    """The view after one field was set through a control: accepted, or the view unchanged and why."""
+
+    view: View
+    notices: tuple[str, ...]
+    accepted: bool
+
+
+def edited(view: View, field: str, value: object) -> Edit:
+    """The view with one field set as a control gives it (a list for repeatable fields, text otherwise),
+    checked with the link's own rules so the page and a link agree on what is valid and how it is written.
+
+    An empty value restores the field's default. A value the rules refuse, or a window whose from is not
+    before its to, leaves the view as it was (accepted=False) with the reason. A new zone keeps the window's
+    instants (`in_zone`). Other notices (a date that reads both ways) come with an accepted edit.
+    """
+    param = _PARAMS_BY_FIELD[field]
+    notices: list[str] = []
+    if param.repeatable:
+        new: object = _repeated(param, _as_list(value or []), notices)
+    elif value is None or (isinstance(value, str) and not value.strip()):
+        new = DEFAULTS[field]
+    else:
+        new = _single(param, value, notices)
+        if new is None:
+            return Edit(view, tuple(notices), accepted=False)
+    if field == "tz":
+        return Edit(in_zone(view, str(new)), tuple(notices), accepted=True)
+    candidate = dataclasses.replace(view, **{field: new})
+    problems: list[str] = []
+    if _checked_window(candidate, problems) is not candidate:
+        # The window's own notice names both bounds as dropped; here only the new one is refused.
+        reason = problems[0].rsplit(": ", 1)[-1]
+        return Edit(view, (f"Ignored {param.key}={_shown(new)}: {reason}",), accepted=False)
+    return Edit(candidate, tuple(notices), accepted=True)
+
+
 def reconcile(view: View, frame: pd.DataFrame) -> tuple[View, list[str]]:
-    """The view without the actors, groups, types and anchor the opened dataset does not have."""
+    """The view without the actors, groups, types, anchor and open event the opened dataset does not have."""
     notices = []
     changes: dict[str, object] = {}
     for field, column in FILTER_COLUMNS.items():
@@ -167,11 +236,11 @@ def reconcile(view: View, frame: pd.DataFrame) -> tuple[View, list[str]]:
         if missing:
             changes["reacts"] = tuple(value for value in view.reacts if value in present)
             notices.append(f"Ignored {_listed(KEYS['reacts'], missing)}: not an event type in this dataset.")
-    if view.anchor is not None and not (frame[schema.EVENT_ID] == view.anchor).any():
-        changes["anchor"] = None
-        notices.append(
-            f"Ignored {KEYS['anchor']}={_shown(view.anchor)}: no event with that id in this dataset."
-        )
+    for field in ("anchor", "event"):
+        wanted = getattr(view, field)
+        if wanted is not None and not (frame[schema.EVENT_ID] == wanted).any():
+            changes[field] = None
+            notices.append(f"Ignored {KEYS[field]}={_shown(wanted)}: no event with that id in this dataset.")
     return (dataclasses.replace(view, **changes) if changes else view), notices
 
 
@@ -184,6 +253,35 @@ def window(view: View) -> tuple[int | None, int | None]:
     start = None if view.start is None else _bound(view.start, view.tz, KEYS["start"], end=False)
     stop = None if view.end is None else _bound(view.end, view.tz, KEYS["end"], end=True)
     return start, stop
+
+
+def window_text(start_us: int | None, stop_us: int | None, tz: str) -> tuple[str | None, str | None]:
+    """The from and to values that state the window [start_us, stop_us) in tz's wall clock, as briefly as
+    they can (a day, a minute, a second), so that `window` reads them back to exactly these instants.
+
+    to names the last day, minute or second the window includes. Where the wall clock cannot say an instant
+    exactly (a clock change repeats or skips it), the value carries its UTC offset.
+    """
+    start = None if start_us is None else _edge_text(int(start_us), tz, end=False)
+    stop = None if stop_us is None else _edge_text(int(stop_us), tz, end=True)
+    return start, stop
+
+
+def in_zone(view: View, tz: str) -> View:
+    """The view shown in another display zone: its window keeps its instants, its wording follows the zone.
+
+    A from or to that states its own offset does not depend on the zone and stays as typed.
+    """
+    if tz == view.tz or (view.start is None and view.end is None):
+        return dataclasses.replace(view, tz=tz)
+    start_us, stop_us = window(view)
+    start, end = window_text(start_us, stop_us, tz)
+    return dataclasses.replace(
+        view,
+        tz=tz,
+        start=view.start if view.start is None or _has_offset(view.start) else start,
+        end=view.end if view.end is None or _has_offset(view.end) else end,
+    )
 
 
 def apply(frame: pd.DataFrame, view: View, search: pa.ChunkedArray | None = None) -> pd.DataFrame:
@@ -260,6 +358,7 @@ def _repeated(param: Param, values: list[object], notices: list[str]) -> tuple[s
 
 def _single(param: Param, value: object, notices: list[str]) -> str | None:
     text, problem = _text(value)
+    given = text
     if problem is None and text:
         if param.field == "query" and len(text) > MAX_TEXT:
             notices.append(f"Shortened {param.key} to its first {MAX_TEXT} characters (it had {len(text)}).")
@@ -270,6 +369,10 @@ def _single(param: Param, value: object, notices: list[str]) -> str | None:
     if problem is not None:
         notices.append(f"Ignored {param.key}={_shown(value)}: {problem}.")
         return None
+    if param.field in ("start", "end") and text:
+        note = _reading_note(param.key, given, text)
+        if note is not None:
+            notices.append(note)
     return text or None
 
 
@@ -314,6 +417,7 @@ def _choice(allowed: tuple[str, ...], what: str) -> Callable[[str], tuple[str, s
 
 
 def _time(text: str) -> tuple[str, str | None]:
+    """A from / to value written the one way the page writes it (ISO 8601 at the precision it states)."""
     if len(text) > MAX_TEXT:
         return text, f"longer than {MAX_TEXT} characters"
     for candidate in dict.fromkeys((text, _SPACE_FOR_PLUS.sub(r"\1+\2", text))):
@@ -321,8 +425,23 @@ def _time(text: str) -> tuple[str, str | None]:
             _bound(candidate, "UTC", "", end=True)
         except (TimelineError, ValueError, OverflowError, pa.ArrowException):
             continue
-        return candidate, None
+        return _iso(_read(candidate)[0]), None
     return text, f"not a date or time (e.g. {_TIME_EXAMPLES})"
+
+
+def _reading_note(key: str, given: str, iso: str) -> str | None:
+    """What a numeric date that reads both ways was taken as, and how to ask for the other reading."""
+    parts, ambiguous = _read(given)
+    if not ambiguous or parts.day[0] == parts.month[0]:
+        return None
+    swapped = copy.copy(parts)
+    swapped.month, swapped.day = parts.day, parts.month
+    taken = pd.Timestamp(int(parts.year[0]), int(parts.month[0]), int(parts.day[0])).strftime("%-d %B %Y")
+    other = pd.Timestamp(int(parts.year[0]), int(parts.day[0]), int(parts.month[0])).strftime("%-d %B %Y")
+    return (
+        f"Read {key}={_shown(given)} month first, as {taken} ({iso}). "
+        f"For {other}, type {_iso(swapped)}; dates written year first are never ambiguous."
+    )
 
 
 _RULES: Mapping[str, Callable[[str], tuple[str, str | None]]] = {
@@ -335,6 +454,8 @@ _RULES: Mapping[str, Callable[[str], tuple[str, str | None]]] = {
     "lanes": _choice(LANES, "a lane grouping"),
     "axis": _choice(AXES, "an axis"),
     "by": _choice(GROUPINGS, "a reactions grouping"),
+    "reaction_axis": _choice(REACTION_AXES, "a reactions axis"),
+    "toll": _choice(TOLL_MODES, "a casualties view"),
 }
 
 
@@ -389,6 +510,67 @@ def _enumerated(values: Sequence[str]) -> str:
 
 
 # --- time window ------------------------------------------------------------------------------------
+
+
+def _read(text: str) -> tuple[dates.DateParts, bool]:
+    """The parts of one from / to value, and whether it was a numeric date that reads both ways."""
+    parts, ambiguous = dates.read_parts(pa.array([text]), date_order="auto", column="", allow_epoch=False)
+    return parts, bool(ambiguous)
+
+
+def _iso(parts: dates.DateParts) -> str:
+    """One value's parts as ISO 8601 text saying no more than they state: 2024, 2024-03, 2024-03-22,
+    2024-03-22T17, 2024-03-22T17:30, 2024-03-22T17:30:05(.5), with the offset when one was stated."""
+    number = {name: int(getattr(parts, name)[0]) for name in ("year", "month", "day", "hour", "minute")}
+    text = f"{number['year']:04d}"
+    for name, separator in (("month", "-"), ("day", "-"), ("hour", "T"), ("minute", ":")):
+        if number[name] == dates.MISSING:
+            break
+        text += f"{separator}{number[name]:02d}"
+    second, micro = int(parts.second[0]), int(parts.micro[0])
+    if second != dates.MISSING:
+        text += f":{second:02d}" + (f".{micro:06d}".rstrip("0") if micro not in (0, dates.MISSING) else "")
+    if parts.has_offset[0]:
+        offset = int(parts.offset[0])
+        text += (
+            "Z"
+            if offset == 0
+            else ("-" if offset < 0 else "+") + "{:02d}:{:02d}".format(*divmod(abs(offset), 60))
+        )
+    return text
+
+
+def _has_offset(text: str) -> bool:
+    return bool(_read(text)[0].has_offset[0])
+
+
+def _edge_text(instant_us: int, tz: str, *, end: bool) -> str:
+    """A from (end=False) or to (end=True) value for the window edge at instant_us, in tz's wall clock."""
+    local = display.local_micros(np.array([instant_us], dtype=np.int64), tz)[0]
+    # The last unit a to includes ends at the edge; a from's first unit starts there.
+    for unit_us, shape in (
+        (_US_PER_DAY, "%Y-%m-%d"),
+        (60_000_000, "%Y-%m-%dT%H:%M"),
+        (1_000_000, "%Y-%m-%dT%H:%M:%S"),
+    ):
+        if local % unit_us == 0:
+            text = pd.Timestamp(local - unit_us if end else local, unit="us").strftime(shape)
+            break
+    else:
+        text = pd.Timestamp(local - 1 if end else local, unit="us").strftime("%Y-%m-%dT%H:%M:%S.%f")
+    if _bound(text, tz, "", end=end) == instant_us:
+        return text
+    # The wall clock repeats or skips this moment in tz: say the instant with its UTC offset instead.
+    offset = (local - instant_us) // 60_000_000
+    sign = "-" if offset < 0 else "+"
+    stated = f"{text}{sign}{abs(offset) // 60:02d}:{abs(offset) % 60:02d}"
+    return stated if _bound(stated, tz, "", end=end) == instant_us else _edge_text_utc(instant_us, end=end)
+
+
+def _edge_text_utc(instant_us: int, *, end: bool) -> str:
+    """The edge in UTC to the microsecond: exact whatever the zone's clock does."""
+    moment = pd.Timestamp(instant_us - 1 if end else instant_us, unit="us")
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f") + "Z"
 
 
 def _bound(text: str, tz: str, key: str, *, end: bool) -> int:

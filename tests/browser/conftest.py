@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -76,14 +77,14 @@ class Server:
         return f"server {alive}; log {self.log}:\n{_tail(self.log)}"
 
 
-@pytest.fixture(scope="session")
-def streamlit_server(store_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """`streamlit run dashboard.py` on a free port, serving the private store; stopped after the session."""
+@contextlib.contextmanager
+def running_server(store: Path, log_dir: Path) -> Iterator[Server]:
+    """`streamlit run dashboard.py` on a free port serving the given store; stopped on leaving."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    log = tmp_path_factory.mktemp("browser-server") / "streamlit.log"
+    log = log_dir / "streamlit.log"
     command = streamlit_command("dashboard.py", port)
-    env = {**os.environ, "TIMELINE_DATA_DIR": str(store_dir), "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "TIMELINE_DATA_DIR": str(store), "PYTHONUNBUFFERED": "1"}
     with log.open("wb") as output:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
     server = Server(url=url, process=process, log=log)
@@ -107,6 +108,13 @@ def streamlit_server(store_dir: Path, tmp_path_factory: pytest.TempPathFactory) 
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=STOP_S)
+
+
+@pytest.fixture(scope="session")
+def streamlit_server(store_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The page serving the private store of the bundled dataset; stopped after the session."""
+    with running_server(store_dir, tmp_path_factory.mktemp("browser-server")) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
