@@ -11,10 +11,10 @@ import pyarrow as pa
 import pytest
 
 from tests.canonical import canonical_events
+from timeline import display, reactions, store
 from timeline import figure_parts as parts
 from timeline import frame as frames
 from timeline import reaction_figures as rf
-from timeline import reactions, store
 from timeline import schema as s
 from timeline import toll_figures as tf
 from timeline.errors import UsageError
@@ -71,39 +71,6 @@ def _texts(fig: go.Figure) -> str:
     return json.dumps(fig.to_plotly_json(), default=str)
 
 
-@pytest.mark.parametrize(
-    ("us", "rounding", "expected"),
-    [
-        (0, "nearest", "T+0"),
-        (45_000_000, "nearest", "T+45 s"),
-        (45_000_000, "down", "T+0"),
-        (45_000_000, "up", "T+1 min"),
-        (12 * MINUTE, "nearest", "T+12 min"),
-        (3 * HOUR + 12 * MINUTE, "nearest", "T+3 h 12 min"),
-        (4 * HOUR, "nearest", "T+4 h"),
-        (28 * HOUR + 40 * MINUTE, "nearest", "T+1 d 5 h"),
-        (28 * HOUR + 40 * MINUTE, "down", "T+1 d 4 h"),
-        (48 * HOUR, "nearest", "T+2 d"),
-    ],
-)
-def test_latency_text_reads_like_a_clock(us: int, rounding: str, expected: str) -> None:
-    """Latencies read as T+ minutes, hours and minutes, or days and hours; bounds round outwards."""
-    assert rf.latency_text(us, rounding=rounding) == expected
-
-
-@pytest.mark.parametrize(
-    ("low", "high", "expected"),
-    [
-        (168 * MINUTE, 170 * MINUTE, "T+2 h 49 min"),
-        (0, 4 * HOUR + 2 * MINUTE, "between T+0 and T+4 h 2 min"),
-        (90 * MINUTE + 30_000_000, 3 * HOUR + 30_000_000, "between T+1 h 30 min and T+3 h 1 min"),
-    ],
-)
-def test_latency_range_text_says_between_when_the_range_is_wide(low: int, high: int, expected: str) -> None:
-    """Two precise times give one latency; a coarse one gives the range it could lie in."""
-    assert rf.latency_range_text(low, high) == expected
-
-
 def test_reactions_figure_puts_the_fastest_lane_on_top(first: pd.DataFrame, anchor: reactions.Anchor) -> None:
     """y is categorical in rank order, reversed so that rank 1 is drawn at the top."""
     fig = rf.reactions_figure(reactions=first, anchor=anchor)
@@ -113,11 +80,12 @@ def test_reactions_figure_puts_the_fastest_lane_on_top(first: pd.DataFrame, anch
     assert len(order) == len(first) == fig.layout.meta["lanes"]
 
 
-def test_reactions_figure_draws_a_range_bar_and_a_middle_dot_per_type(
+def test_reactions_figure_draws_a_range_bar_and_a_certainly_by_dot_per_type(
     first: pd.DataFrame, anchor: reactions.Anchor
 ) -> None:
-    """Per event type: a bar from min to max latency (hours) and a marker at the middle, one legend entry."""
-    fig = rf.reactions_figure(reactions=first, anchor=anchor)
+    """Per event type: a bar from min to max latency (hours) and a marker at the max, the moment by which
+    the reaction had certainly come (what ranks it), one legend entry; the subtitle says so."""
+    fig = rf.reactions_figure(reactions=first, anchor=anchor, log=False)
     bars = [t for t in fig.data if t.type == "bar"]
     dots = [t for t in fig.data if t.type == "scatter" and t.mode == "markers" and t.showlegend is not False]
     types = set(first[s.EVENT_TYPE])
@@ -129,9 +97,10 @@ def test_reactions_figure_draws_a_range_bar_and_a_middle_dot_per_type(
     assert claim_bar.base[row] + claim_bar.x[row] == pytest.approx(islamic_state[reactions.MAX_US] / HOUR)
     claim_dot = next(t for t in dots if t.name == "claim")
     assert claim_dot.x[list(claim_dot.y).index("Islamic State")] == pytest.approx(
-        islamic_state[reactions.MID_US] / HOUR
+        islamic_state[reactions.MAX_US] / HOUR
     )
     assert all(t.marker.color == next(d for d in dots if d.name == t.name).marker.color for t in bars)
+    assert "dot: by when it had certainly come, which ranks the rows" in fig.layout.title.text
 
 
 @pytest.mark.parametrize(("log", "axis_type"), [(False, "linear"), (True, "log")])
@@ -146,15 +115,76 @@ def test_reactions_figure_axis_is_hours_after_the_anchor(
     assert all(str(text).startswith("T+") for text in fig.layout.xaxis.ticktext)
 
 
-def test_log_axis_draws_immediate_reactions_at_one_minute(
+def test_log_axis_draws_immediate_reactions_at_one_minute_and_says_so_once(
     first: pd.DataFrame, anchor: reactions.Anchor
 ) -> None:
-    """On a log axis a latency of 0 is drawn at T+1 min, and the hover says so."""
+    """On a log axis a latency of 0 is drawn at T+1 min; the axis title says so, not every hover."""
     fig = rf.reactions_figure(reactions=first, anchor=anchor, log=True)
     bases = np.concatenate([np.asarray(t.base, dtype=float) for t in fig.data if t.type == "bar"])
     assert bases.min() == pytest.approx(1 / 60)
+    assert fig.layout.xaxis.title.text.endswith("log scale: T+0 drawn at T+1 min")
+    assert _texts(fig).count("T+1 min") == 1 + 2  # the title, and the first tick on the bottom and top axes
     hovers = np.concatenate([np.asarray(t.customdata)[:, 2] for t in fig.data if t.customdata is not None])
-    assert any("T+0 is drawn at T+1 min" in text for text in hovers)
+    assert not any("T+1 min" in text for text in hovers)
+
+
+def test_the_default_scale_is_the_log_axis_with_t_plus_ticks(
+    first: pd.DataFrame, anchor: reactions.Anchor
+) -> None:
+    """Unless asked for linear, the figure is on a log axis from T+1 min with T+ ticks from minutes to
+    weeks, on which the first hour and the first day take most of the width of the bundled reactions."""
+    fig = rf.reactions_figure(reactions=first, anchor=anchor)
+    axis = fig.layout.xaxis
+    assert (axis.type, fig.layout.meta["log"]) == ("log", True)
+    ticks = dict(zip(axis.tickvals, axis.ticktext, strict=True))
+    assert {1 / 60: "T+1 min", 1: "T+1 h", 24: "T+1 d", 168: "T+1 wk"}.items() <= ticks.items()
+    assert list(axis.tickvals) == sorted(axis.tickvals)
+    low, high = axis.range
+    assert low < np.log10(1 / 60) < np.log10(first[reactions.MAX_US].max() / HOUR) < high
+    assert (np.log10(1) - low) / (high - low) > 0.4  # the first hour
+    assert (np.log10(24) - low) / (high - low) > 0.7  # the first day
+    assert rf.reacted_curve_figure(curve=reactions.reacted_curve(first)).layout.xaxis.type == "log"
+
+
+def test_linear_axis_opens_where_most_had_reacted_with_a_button_for_the_whole_span(
+    first: pd.DataFrame, anchor: reactions.Anchor
+) -> None:
+    """On a linear axis the bundled reactions open on the span by which 90% of lanes had certainly reacted;
+    the subtitle counts the dots beyond it, and two buttons switch between that view and the whole span."""
+    fig = rf.reactions_figure(reactions=first, anchor=anchor, log=False)
+    high = np.sort(first[reactions.MAX_US].to_numpy() / HOUR)
+    opened, whole = fig.layout.xaxis.range, high[-1]
+    assert high[int(np.ceil(0.9 * len(high))) - 1] < opened[1] < whole
+    beyond = int((high > opened[1]).sum())
+    assert beyond == fig.layout.meta["beyond"] > 0
+    assert f"the dots of {beyond} of {len(first)} lanes lie beyond it" in fig.layout.title.text
+    (menu,) = fig.layout.updatemenus
+    assert [b.label for b in menu.buttons] == [rf.MOST_REACTIONS, rf.WHOLE_SPAN]
+    most, everything = (b.args[0] for b in menu.buttons)
+    assert list(most["xaxis.range"]) == list(opened)
+    assert everything["xaxis.range"][1] > whole
+    for view in (most, everything):
+        top = view["xaxis.range"][1]
+        assert max(view["xaxis.tickvals"]) <= top
+        assert view["xaxis.ticktext"][0] == "T+0"
+        assert view["xaxis2.tickvals"] == view["xaxis.tickvals"]
+
+
+def test_linear_axis_shows_the_whole_span_when_it_is_not_much_wider() -> None:
+    """When every reaction lies near the rest, the linear axis shows them all: no buttons, nothing beyond."""
+    frame = frames.prepare(
+        _events(
+            {s.EVENT_ID: "a", s.EVENT_TYPE: "attack", s.TIMESTAMP: "2024-03-22T17:00Z"},
+            *({s.TIMESTAMP: f"2024-03-22T{17 + n}:30Z"} for n in range(1, 6)),
+        )
+    )
+    anchor = reactions.anchor_of(frame, "a")
+    fig = rf.reactions_figure(
+        reactions=reactions.first_reactions(frame, anchor=anchor), anchor=anchor, log=False
+    )
+    assert fig.layout.meta["beyond"] == 0
+    assert not fig.layout.updatemenus
+    assert fig.layout.xaxis.range[1] > 5.5
 
 
 def test_reactions_hover_holds_lane_latency_title_and_source(
@@ -171,9 +201,54 @@ def test_reactions_hover_holds_lane_latency_title_and_source(
     )
     assert podolyak[0] == "2024-03-22-podolyak-denies-ukraine-role"
     assert podolyak[2] == "T+2 h 49 min"
-    assert podolyak[6] == "22 Mar 2024 22:47"
-    ids = {row[0] for t in fig.data if t.customdata is not None for row in t.customdata}
-    assert ids == set(first[s.EVENT_ID])
+    rows = first[first[s.EVENT_ID] == podolyak[0]]
+    assert podolyak[6] == display.hover_texts(parts.stated(rows, MOSCOW))[0]
+
+
+def test_every_drawn_mark_carries_its_event_id(first: pd.DataFrame, anchor: reactions.Anchor) -> None:
+    """Every trace with points has customdata whose first column is the event id of its lane's reaction, at
+    that lane; meta lists the drawn event ids in rank order."""
+    for log in (True, False):
+        fig = rf.reactions_figure(reactions=first, anchor=anchor, log=log)
+        lane_of = dict(
+            zip(fig.layout.meta["event_ids"], reversed(fig.layout.yaxis.categoryarray), strict=True)
+        )
+        for trace in fig.data:
+            assert trace.customdata is not None
+            assert [lane_of[row[0]] for row in trace.customdata] == list(trace.y)
+        ids = {row[0] for t in fig.data for row in t.customdata}
+        assert ids == set(first[s.EVENT_ID])
+        assert fig.layout.meta["event_ids"] == first[s.EVENT_ID].tolist()
+
+
+def test_long_lane_names_are_cut_on_the_axis_unique_and_whole_in_the_hover() -> None:
+    """Lane names over 32 characters are cut with "…" on the y axis, one label per lane even where names
+    share their first 32 or their first and last characters; the hover has the whole name."""
+    heads = "Military Forces of Russia (2000-) Military Intelligence"
+    names = [
+        heads + " Air Force",
+        heads + " Navy",
+        "Unidentified Armed Group (Russia) 1 of the" + " same tail" * 5,
+        "Unidentified Armed Group (Russia) 2 of the" + " same tail" * 5,
+        "Protesters (Russia)",
+    ]
+    frame = frames.prepare(
+        _events(
+            {s.EVENT_ID: "a", s.ACTOR: "gunmen", s.EVENT_TYPE: "attack", s.TIMESTAMP: "2024-03-22T17:00Z"},
+            *({s.ACTOR: name, s.TIMESTAMP: f"2024-03-22T18:{n:02d}Z"} for n, name in enumerate(names)),
+        )
+    )
+    anchor = reactions.anchor_of(frame, "a")
+    first = reactions.first_reactions(frame, anchor=anchor)
+    fig = rf.reactions_figure(reactions=first, anchor=anchor)
+    labels = list(reversed(fig.layout.yaxis.categoryarray))
+    assert len(set(labels)) == len(labels) == len(names)
+    assert all(len(label) <= rf.LANE_LABEL_CHARS for label in labels)
+    assert labels[-1] == "Protesters (Russia)"
+    assert all("…" in label for label in labels[:-1])
+    assert labels[0].startswith("Military Forces") and labels[0].endswith("Air Force")
+    hover = {row[1] for t in fig.data for row in t.customdata}
+    assert hover == set(names)
 
 
 def test_reactions_figure_grows_with_its_lanes(first: pd.DataFrame, anchor: reactions.Anchor) -> None:

@@ -10,13 +10,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.canonical import canonical_events
+from timeline import display, reactions, store
 from timeline import frame as frames
-from timeline import reactions, store
 from timeline import schema as s
 from timeline.frame import START_US, STOP_US
 
 BUNDLED = "crocus-city-hall-2024"
 BUNDLED_ANCHOR = "2024-03-22-attack-begins"
+PODOLYAK = "2024-03-22-podolyak-denies-ukraine-role"  # known to the minute: 22:47 Kyiv time, T+2 h 49 min
+IRAN_FM = "2024-03-22-iran-fm-condemns"  # known to the day (22 March, Tehran time): T+0 to T+3 h 32 min
 MINUTE = 60_000_000
 HOUR = 60 * MINUTE
 DAY = 24 * HOUR
@@ -89,13 +91,13 @@ def test_latency_bounds_follow_both_intervals(reaction: tuple, expected: tuple |
     assert len(first) == 1
     low, high = expected
     assert (first[reactions.MIN_US].iloc[0], first[reactions.MAX_US].iloc[0]) == (low, high)
-    assert first[reactions.MID_US].iloc[0] == low + (high - low) // 2
 
 
-def test_two_minute_times_five_minutes_apart_are_five_minutes_in_the_middle() -> None:
-    """The middle of a latency between two minute-precision times is the difference the sources state."""
+def test_two_minute_times_five_minutes_apart_read_as_five_minutes() -> None:
+    """A latency between two minute-precision times reads as the difference the sources state."""
     first = _first({s.TIMESTAMP: "2024-03-22T17:05Z"})
-    assert first[reactions.MID_US].iloc[0] == 5 * MINUTE
+    low, high = first[reactions.MIN_US].iloc[0], first[reactions.MAX_US].iloc[0]
+    assert reactions.latency_range_text(low, high) == "T+5 min"
 
 
 @pytest.mark.parametrize(
@@ -152,27 +154,47 @@ def test_an_untitled_anchor_is_named_by_type_and_actor() -> None:
 
 
 def test_each_lane_keeps_its_first_reaction_only() -> None:
-    """A lane's first reaction is its earliest start; ties go to the earlier stop, then the event id."""
+    """A lane's first reaction had certainly come earliest (smallest max); ties: the smaller min, then id."""
     first = _first(
         {s.EVENT_ID: "late", s.ACTOR: "A", s.TIMESTAMP: "2024-03-22T19:00Z"},
         {s.EVENT_ID: "early", s.ACTOR: "A", s.TIMESTAMP: "2024-03-22T18:00Z"},
         {s.EVENT_ID: "b-hour", s.ACTOR: "B", s.TIMESTAMP: "2024-03-22T18:00Z", s.TIME_PRECISION: "hour"},
         {s.EVENT_ID: "b-2", s.ACTOR: "B", s.TIMESTAMP: "2024-03-22T18:00Z"},
         {s.EVENT_ID: "b-1", s.ACTOR: "B", s.TIMESTAMP: "2024-03-22T18:00Z"},
+        # Same max (the end of 22 March, UTC): the hour may have come at once, the minute not before 23:59.
+        {s.EVENT_ID: "c-minute", s.ACTOR: "C", s.TIMESTAMP: "2024-03-22T23:59Z"},
+        {s.EVENT_ID: "c-hour", s.ACTOR: "C", s.TIMESTAMP: "2024-03-22T23:00Z", s.TIME_PRECISION: "hour"},
     )
-    assert dict(zip(first[reactions.LANE], first[s.EVENT_ID], strict=True)) == {"A": "early", "B": "b-1"}
+    assert dict(zip(first[reactions.LANE], first[s.EVENT_ID], strict=True)) == {
+        "A": "early",
+        "B": "b-1",
+        "C": "c-hour",
+    }
 
 
-def test_lanes_are_ranked_fastest_first() -> None:
-    """Rank 1 is the smallest middle latency; equal middles go to the smaller maximum, then the lane name."""
+def test_a_precise_reaction_certainly_earlier_beats_a_coarse_one_that_starts_earlier() -> None:
+    """A lane's statement known only to its day (T+0 to T+7 h) loses to one known to the minute at T+1 h."""
+    first = _first(
+        {s.EVENT_ID: "day", s.ACTOR: "A", s.TIMESTAMP: "2024-03-22T00:00Z", s.TIME_PRECISION: "day"},
+        {s.EVENT_ID: "minute", s.ACTOR: "A", s.TIMESTAMP: "2024-03-22T18:00Z"},
+    )
+    assert first[s.EVENT_ID].tolist() == ["minute"]
+    assert (first[reactions.MIN_US].iloc[0], first[reactions.MAX_US].iloc[0]) == (59 * MINUTE, 61 * MINUTE)
+
+
+def test_lanes_are_ranked_by_when_they_had_certainly_reacted() -> None:
+    """Rank 1 has the smallest max latency, not the smallest middle; equal maxima go to the smaller min,
+    then the lane name."""
     first = _first(
         {s.ACTOR: "slow", s.TIMESTAMP: "2024-03-23T17:00Z"},
-        {s.ACTOR: "fast", s.TIMESTAMP: "2024-03-22T17:30Z"},
+        {s.ACTOR: "hour", s.TIMESTAMP: "2024-03-22T23:00Z", s.TIME_PRECISION: "hour"},  # 5 h 59 min to 7 h
+        {s.ACTOR: "day", s.TIMESTAMP: "2024-03-22T00:00Z", s.TIME_PRECISION: "day"},  # T+0 to 7 h
+        {s.ACTOR: "minute", s.TIMESTAMP: "2024-03-22T21:00Z"},  # 3 h 59 min to 4 h 1 min
         {s.ACTOR: "b same", s.TIMESTAMP: "2024-03-22T18:00Z"},
         {s.ACTOR: "a same", s.TIMESTAMP: "2024-03-22T18:00Z"},
     )
-    assert first[reactions.LANE].tolist() == ["fast", "a same", "b same", "slow"]
-    assert first[reactions.RANK].tolist() == [1, 2, 3, 4]
+    assert first[reactions.LANE].tolist() == ["a same", "b same", "minute", "day", "hour", "slow"]
+    assert first[reactions.RANK].tolist() == [1, 2, 3, 4, 5, 6]
     assert list(first.columns) == list(reactions.REACTION_COLUMNS)
 
 
@@ -300,7 +322,7 @@ def test_relative_hours_are_hours_since_the_anchor_start() -> None:
 def test_latency_bounds_hold_for_any_intervals(
     anchor_minutes: int, anchor_precision: str, reaction_minutes: int, reaction_precision: str, offset: int
 ) -> None:
-    """For any pair of intervals: 0 <= min <= mid <= max, and the bounds are the documented formulas."""
+    """For any pair of intervals: 0 <= min <= max, and the bounds are the documented formulas."""
     base = pd.Timestamp("2024-01-01T00:00Z")
     reaction = {
         s.EVENT_ID: "r",
@@ -319,10 +341,8 @@ def test_latency_bounds_hold_for_any_intervals(
     if row[STOP_US] <= origin.start_us:
         assert first.empty
         return
-    low, mid, high = (
-        int(first[name].iloc[0]) for name in (reactions.MIN_US, reactions.MID_US, reactions.MAX_US)
-    )
-    assert 0 <= low <= mid <= high
+    low, high = (int(first[name].iloc[0]) for name in (reactions.MIN_US, reactions.MAX_US))
+    assert 0 <= low <= high
     assert low == max(0, row[START_US] - origin.stop_us)
     assert high == row[STOP_US] - origin.start_us
 
@@ -376,3 +396,133 @@ def test_light_frame_with_details_gives_the_same_first_reactions(bundled: pd.Dat
     details = table.select(list(frames.DETAIL_COLUMNS))
     expected = reactions.first_reactions(bundled, anchor=anchor)
     pd.testing.assert_frame_equal(reactions.first_reactions(light, anchor=anchor, details=details), expected)
+
+
+def test_bundled_minute_reaction_certainly_earlier_ranks_above_a_day_one(bundled: pd.DataFrame) -> None:
+    """Podolyak, known to the minute at T+2 h 49 min, outranks Iran's foreign minister, known only to the
+    day (T+0 to T+3 h 32 min), though the day's range starts earlier: first is who had certainly reacted."""
+    first = reactions.first_reactions(bundled, anchor=reactions.anchor_of(bundled, BUNDLED_ANCHOR))
+    rows = first.set_index(s.EVENT_ID)
+    podolyak, iran = rows.loc[PODOLYAK], rows.loc[IRAN_FM]
+    assert (podolyak[s.TIME_PRECISION], iran[s.TIME_PRECISION]) == ("minute", "day")
+    assert iran[reactions.MIN_US] < podolyak[reactions.MIN_US]
+    assert podolyak[reactions.MAX_US] < iran[reactions.MAX_US]
+    assert (podolyak[reactions.RANK], iran[reactions.RANK]) == (1, 2)
+    assert (first[reactions.MAX_US].diff().dropna() >= 0).all()
+
+
+def test_bundled_lane_keeps_its_reaction_certainly_made_first(bundled: pd.DataFrame) -> None:
+    """Putin's first reaction is the mourning decree known to the minute (T+19 h 32 min), not the thanks to
+    doctors known only to 23 March, whose day starts earlier but ends later."""
+    first = reactions.first_reactions(bundled, anchor=reactions.anchor_of(bundled, BUNDLED_ANCHOR))
+    putin = first[first[reactions.LANE] == "Vladimir Putin"].iloc[0]
+    assert putin[s.EVENT_ID] == "2024-03-23-putin-declares-mourning"
+    thanks = bundled[bundled[s.EVENT_ID] == "2024-03-23-putin-thanks-doctors"].iloc[0]
+    assert thanks[START_US] < putin[START_US]
+    assert putin[reactions.MAX_US] < thanks[STOP_US] - reactions.anchor_of(bundled, BUNDLED_ANCHOR).start_us
+
+
+@pytest.mark.parametrize(
+    ("us", "rounding", "expected"),
+    [
+        (0, "nearest", "T+0"),
+        (45_000_000, "nearest", "T+45 s"),
+        (45_000_000, "down", "T+0"),
+        (45_000_000, "up", "T+1 min"),
+        (12 * MINUTE, "nearest", "T+12 min"),
+        (3 * HOUR + 12 * MINUTE, "nearest", "T+3 h 12 min"),
+        (4 * HOUR, "nearest", "T+4 h"),
+        (28 * HOUR + 40 * MINUTE, "nearest", "T+1 d 5 h"),
+        (28 * HOUR + 40 * MINUTE, "down", "T+1 d 4 h"),
+        (48 * HOUR, "nearest", "T+2 d"),
+    ],
+)
+def test_latency_text_reads_like_a_clock(us: int, rounding: str, expected: str) -> None:
+    """Latencies read as T+ minutes, hours and minutes, or days and hours; bounds round outwards."""
+    assert reactions.latency_text(us, rounding=rounding) == expected
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "expected"),
+    [
+        (168 * MINUTE, 170 * MINUTE, "T+2 h 49 min"),
+        (0, 4 * HOUR + 2 * MINUTE, "between T+0 and T+4 h 2 min"),
+        (90 * MINUTE + 30_000_000, 3 * HOUR + 30_000_000, "between T+1 h 30 min and T+3 h 1 min"),
+    ],
+)
+def test_latency_range_text_says_between_when_the_range_is_wide(low: int, high: int, expected: str) -> None:
+    """Two precise times give one latency; a coarse one gives the range it could lie in."""
+    assert reactions.latency_range_text(low, high) == expected
+
+
+# The latency table's headers in reading order, as the page shows them (it hides event_id).
+TABLE_COLUMNS = [
+    "rank",
+    "actor",
+    "first reaction",
+    "stated time",
+    "latency",
+    "certainly by",
+    "source",
+    "source link",
+    "event_id",
+]
+
+
+def test_bundled_latency_table_follows_the_ranking(bundled: pd.DataFrame) -> None:
+    """One row per first reaction in rank order, columns in reading order with event_id last; the latency
+    and certainly-by texts of a precise and a day-precision reaction; the stated time as display gives it."""
+    first = reactions.first_reactions(bundled, anchor=reactions.anchor_of(bundled, BUNDLED_ANCHOR))
+    table = reactions.latency_table(first.sample(frac=1, random_state=7), "Europe/Moscow")
+    assert list(table.columns) == TABLE_COLUMNS
+    assert table[s.EVENT_ID].tolist() == first[s.EVENT_ID].tolist()
+    assert table[reactions.RANK].tolist() == list(range(1, len(first) + 1))
+    assert table["actor"].tolist() == first[reactions.LANE].tolist()
+    top = table.iloc[:2][[s.EVENT_ID, reactions.LATENCY, reactions.CERTAINLY_BY]].to_numpy().tolist()
+    assert top == [
+        [PODOLYAK, "T+2 h 49 min", "T+2 h 50 min"],
+        [IRAN_FM, "between T+0 and T+3 h 32 min", "T+3 h 32 min"],
+    ]
+    stated = display.stated_times(first, "Europe/Moscow")
+    assert table[reactions.STATED_TIME].tolist() == stated.tolist()
+    links = table[reactions.SOURCE_LINK]
+    assert (links.str.match(r"https?://") | (links == "")).all()
+    assert links.iloc[0] == first[s.SOURCE_URL].iloc[0]
+
+
+def test_latency_table_names_the_lane_by_its_grouping(bundled: pd.DataFrame) -> None:
+    """By actor group or type, the lane column is headed "actor group" or "actor type"."""
+    anchor = reactions.anchor_of(bundled, BUNDLED_ANCHOR)
+    for by, header in (("group", "actor group"), ("type", "actor type")):
+        first = reactions.first_reactions(bundled, anchor=anchor, by=by)
+        table = reactions.latency_table(first, "UTC", by=by)
+        assert table.columns[1] == header
+        assert table[header].tolist() == first[reactions.LANE].tolist()
+    with pytest.raises(ValueError, match="got 'country'"):
+        reactions.latency_table(first, "UTC", by="country")
+
+
+def test_latency_table_fills_missing_titles_and_keeps_only_web_links() -> None:
+    """A missing title reads "(no title)"; a source link is an http(s) address or empty, no other scheme."""
+    first = _first(
+        {s.ACTOR: "a", s.TIMESTAMP: "2024-03-22T17:10Z", s.TITLE: None, s.SOURCE_URL: "javascript:alert(1)"},
+        {
+            s.ACTOR: "b",
+            s.TIMESTAMP: "2024-03-22T17:20Z",
+            s.TITLE: "Said",
+            s.SOURCE_URL: "HTTPS://b.example/x",
+        },
+        {s.ACTOR: "c", s.TIMESTAMP: "2024-03-22T17:30Z", s.TITLE: "  ", s.SOURCE_URL: None},
+    )
+    table = reactions.latency_table(first, "UTC")
+    assert table[reactions.FIRST_REACTION].tolist() == ["(no title)", "Said", "(no title)"]
+    assert table[reactions.SOURCE_LINK].tolist() == ["", "HTTPS://b.example/x", ""]
+
+
+def test_latency_table_of_no_reactions_has_every_column() -> None:
+    """No reactions: an empty table that still has its columns."""
+    empty = frames.prepare(s.empty_table())
+    anchor = reactions.Anchor("gone", _us(ANCHOR_AT), _us(ANCHOR_AT) + MINUTE, "gone")
+    table = reactions.latency_table(reactions.first_reactions(empty, anchor=anchor), "UTC")
+    assert table.empty
+    assert list(table.columns) == TABLE_COLUMNS
