@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
-from timeline import display
+from timeline import display, richtext
 from timeline import schema as s
 
 ANCHOR_COLOR = "#D55E00"
@@ -105,7 +105,8 @@ def stated(frame: pd.DataFrame, tz: str) -> pd.Series:
 
 
 def headlines(frame: pd.DataFrame) -> pd.Series:
-    title = frame[s.TITLE].astype(object)
+    """Each event's title as plain text (a TimelineJS headline may hold HTML), else "(no title)"."""
+    title = richtext.plain_texts(frame[s.TITLE])
     titled = title.notna() & (title.astype(str).str.strip() != "")
     return title.where(titled, "(no title)").reset_index(drop=True)
 
