@@ -124,7 +124,7 @@ def anchor_of(frame: pd.DataFrame, anchor_id: str | None) -> Anchor | None:
     return Anchor(
         event_id=str(anchor_id),
         start_us=int(row[START_US].iloc[0]),
-        stop_us=int(_start_stops(row)[0]),
+        stop_us=int(start_stops(row)[0]),
         title=str(title).strip(),
     )
 
@@ -156,7 +156,7 @@ def first_reactions(
     column = _grouping(by)
     kinds = reaction_types(frame) if types is None else [str(kind) for kind in types]
     start = frame[START_US].to_numpy(dtype=np.int64)
-    start_stop = _start_stops(frame)
+    start_stop = start_stops(frame)
     keep = frame[s.EVENT_TYPE].isin(kinds).to_numpy() & (start_stop > anchor.start_us)
     rows = np.flatnonzero(keep)
     rows = rows[(frame[s.EVENT_ID].iloc[rows] != anchor.event_id).to_numpy()]
@@ -306,7 +306,7 @@ def _grouping(by: str) -> str:
     return GROUPINGS[by]
 
 
-def _start_stops(frame: pd.DataFrame) -> np.ndarray:
+def start_stops(frame: pd.DataFrame) -> np.ndarray:
     """The end (exclusive) of the interval each event's start could lie in: STOP_US, except for events with
     a stated end, whose start is known to its precision."""
     stops = frame[STOP_US].to_numpy(dtype=np.int64).copy()
