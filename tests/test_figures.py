@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -13,15 +15,19 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import pyarrow as pa
 import pytest
+from plotly.colors import sample_colorscale, unlabel_rgb
 
 from tests.canonical import canonical_events
-from timeline import figures, loading, store
+from timeline import display, figures, loading, store
 from timeline import frame as frames
 from timeline import schema as s
 
 BUNDLED = "crocus-city-hall-2024"
 MOSCOW = "Europe/Moscow"
+BERLIN = "Europe/Berlin"
 TWO_MB = 2_000_000
+HOUR_US = 3_600_000_000
+DAY_US = 24 * HOUR_US
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,24 +48,76 @@ def _events(*rows: dict) -> pa.Table:
     )
 
 
-def _generated(n: int, *, actors: int = 200, days: int = 60, seed: int = 7) -> pd.DataFrame:
-    """n events of 10 types by `actors` actors over `days` days, mostly minute precision (fixed seed)."""
+def _generated(
+    n: int,
+    *,
+    actors: int = 200,
+    days: int = 60,
+    seed: int = 7,
+    months: int = 0,
+    actor_name: str = "actor {:03d}",
+) -> pd.DataFrame:
+    """n events of 10 types by `actors` actors (named by actor_name's format) over `days` days from 1 March
+    2024, mostly minute precision (fixed seed); `months` of them, evenly spread, known only to the month."""
     rng = np.random.default_rng(seed)
     t0 = pd.Timestamp("2024-03-01", tz="UTC").value // 1000
     start = np.sort(rng.integers(t0, t0 + days * 86_400_000_000, n))
+    precision = rng.choice(np.array(s.PRECISIONS[:4]), n, p=[0.2, 0.6, 0.1, 0.1])
+    coarse = np.linspace(0, n - 1, months).astype(int)
+    precision[coarse] = "month"
+    start[coarse] = t0
     columns = {c.name: pa.nulls(n, c.type) for c in s.COLUMNS}
     columns[s.EVENT_ID] = pa.array(np.char.add("e", np.arange(n).astype(str)))
     columns[s.TIMESTAMP] = pa.array(start, s.UTC_MICROS)
-    columns[s.TIME_PRECISION] = pa.array(rng.choice(np.array(s.PRECISIONS[:4]), n, p=[0.2, 0.6, 0.1, 0.1]))
+    columns[s.TIME_PRECISION] = pa.array(precision)
     columns[s.UTC_OFFSET_MINUTES] = pa.array(np.zeros(n, np.int16))
-    names = pa.array([f"actor {i:03d}" for i in range(actors)])
+    names = pa.array([actor_name.format(i) for i in range(actors)])
     columns[s.ACTOR] = names.take(pa.array(rng.integers(0, actors, n)))
     columns[s.EVENT_TYPE] = pa.array(list(s.EVENT_TYPES[:10])).take(pa.array(rng.integers(0, 10, n)))
     return frames.prepare(pa.table(columns, schema=s.ARROW_SCHEMA))
 
 
 def _lane_traces(fig: go.Figure) -> list:
-    return [trace for trace in fig.data if trace.yaxis == "y2" and trace.type != "heatmap"]
+    """The traces of single events (not the heatmap, nor the selectable cells over it)."""
+    return [
+        trace
+        for trace in fig.data
+        if trace.yaxis == "y2" and trace.type != "heatmap" and trace.name != "cells"
+    ]
+
+
+def _heatmap(fig: go.Figure):
+    (heatmap,) = [trace for trace in fig.data if trace.type == "heatmap"]
+    return heatmap
+
+
+def _cells(fig: go.Figure):
+    """The selectable markers over the heatmap's cells."""
+    (cells,) = [trace for trace in fig.data if trace.name == "cells"]
+    return cells
+
+
+def _us(moment: str, tz: str = "UTC") -> int:
+    """An instant as UTC microseconds: a wall-clock time in tz, or a time with its own offset."""
+    stamp = pd.Timestamp(moment)
+    return (stamp if stamp.tzinfo else stamp.tz_localize(tz)).value // 1000
+
+
+def _overlapping(frame: pd.DataFrame, window: tuple[int, int]) -> pd.DataFrame:
+    """The events whose interval overlaps the window, as the page keeps them."""
+    return frame[(frame[frames.STOP_US] > window[0]) & (frame[frames.START_US] < window[1])]
+
+
+def _strip_edges(fig: go.Figure) -> tuple[str, str]:
+    """Where the count strip's bars start and end, as wall-clock text."""
+    bars = [trace for trace in fig.data if trace.yaxis == "y"]
+    starts = [pd.Timestamp(x) for trace in bars for x in trace.x]
+    ends = [
+        pd.Timestamp(x) + pd.Timedelta(milliseconds=w)
+        for trace in bars
+        for x, w in zip(trace.x, trace.width, strict=True)
+    ]
+    return min(starts).isoformat(), max(ends).isoformat()
 
 
 def _strip_total(fig: go.Figure) -> int:
@@ -189,7 +247,8 @@ def test_hover_shows_the_stated_time_and_text(bundled):
         figures.timeline_figure(frame=bundled, tz="UTC"), "2024-03-22-fsb-reports-shooting-and-fire"
     )
     row = list(trace.customdata[i])
-    assert row[1] == "21 Mar 2024 21:00 – 22 Mar 2024 21:00 (day stated in UTC+03:00)"
+    # The day as the source stated it first, then its interval in the zone shown.
+    assert row[1] == "22 Mar 2024, time not stated, UTC+03:00 · in UTC: 21 Mar 2024 21:00 – 22 Mar 2024 21:00"
     assert row[2] == "FSB"
     assert row[3] == "FSB reports shooting and fire at Crocus City Hall"
     assert row[4]
@@ -208,14 +267,35 @@ def test_hover_text_is_escaped():
             }
         )
     )
-    fig = figures.timeline_figure(frame=hostile, anchor_id="e0", title="<i>mine</i>")
-    texts = _strings(fig.to_plotly_json())
-    for tag in ("<script", "<img", "<a ", "<b>odd", "<i>"):
-        assert not any(tag in text for text in texts), tag
-    (trace,) = _lane_traces(fig)
-    assert trace.customdata[0][3] == "&lt;script&gt;alert(1)&lt;/script&gt;"
+    for options in ({}, {"max_events": 1}):  # single events, and counts with their selectable cells
+        fig = figures.timeline_figure(frame=hostile, anchor_id="e0", title="<i>mine</i>", **options)
+        texts = _strings(fig.to_plotly_json())
+        for tag in ("<script", "<img", "<a ", "<b>odd", "<i>"):
+            assert not any(tag in text for text in texts), tag
+    (trace,) = _lane_traces(figures.timeline_figure(frame=hostile))
     assert trace.customdata[0][2] == "&lt;img src=x onerror=alert(1)&gt;"
     assert trace.name == "&lt;b&gt;odd&lt;/b&gt;"
+
+
+def test_headlines_are_plain_text():
+    """Markup in a title reads as text in the hover and the anchor's label (escaped); a title of markup alone
+    gives way to the description; text that only looks like markup is kept."""
+    prepared = frames.prepare(
+        _events(
+            {s.TITLE: "<p>Minister <b>resigns</b> &amp; leaves</p>"},
+            {s.TITLE: "<script>alert(1)</script>", s.DESCRIPTION: "<i>Arrests</i> in Moscow"},
+            {s.TITLE: "a < b > c"},
+        )
+    )
+    fig = figures.timeline_figure(frame=prepared, anchor_id="e0")
+    (trace,) = _lane_traces(fig)
+    headlines = {row[0]: row[3] for row in trace.customdata}
+    assert headlines == {
+        "e0": "Minister resigns &amp; leaves",
+        "e1": "Arrests in Moscow",
+        "e2": "a &lt; b &gt; c",
+    }
+    assert "anchor: Minister resigns &amp; leaves" in [a.text for a in fig.layout.annotations]
 
 
 def test_long_descriptions_are_cut_for_hover():
@@ -295,16 +375,20 @@ def test_layout_keeps_zoom_and_reads_well(bundled):
 
 
 def test_aggregated_above_max_events(bundled):
-    """Too many events: a heatmap of counts per lane and bin, no per-event traces, a sentence saying so."""
+    """Too many events: a heatmap of counts per lane and bin, selectable cells over it, no per-event traces,
+    a sentence saying so and how to see the events of some cells."""
     fig = figures.timeline_figure(frame=bundled, tz=MOSCOW, max_events=10)
     assert fig.layout.meta == {"mode": "aggregated", "events": 101, "bin": "day", "tz": MOSCOW, "lanes": 63}
-    assert {trace.type for trace in fig.data} == {"bar", "heatmap"}
-    assert all(trace.customdata is None for trace in fig.data)
-    (heatmap,) = [trace for trace in fig.data if trace.type == "heatmap"]
-    assert np.nansum(heatmap.z) == 101
+    assert {trace.type for trace in fig.data} == {"bar", "heatmap", "scatter"}
+    assert not _lane_traces(fig)
+    heatmap = _heatmap(fig)
+    assert np.sum(heatmap.customdata) == 101
     assert list(heatmap.y) == figures.lane_order(bundled)
     assert _strip_total(fig) == 101
-    assert "101 events in view: counts per lane and day. Narrow the filters" in fig.layout.title.text
+    assert (
+        "101 events in view: counts per lane and day. Click a cell or drag a box to show its events."
+        in fig.layout.title.text
+    )
 
 
 def test_million_events_stay_under_two_megabytes():
@@ -313,8 +397,8 @@ def test_million_events_stay_under_two_megabytes():
     fig = figures.timeline_figure(frame=million, tz=MOSCOW)
     assert fig.layout.meta["mode"] == "aggregated"
     assert len(pio.to_json(fig, validate=False)) < TWO_MB
-    (heatmap,) = [trace for trace in fig.data if trace.type == "heatmap"]
-    assert np.nansum(heatmap.z) == 1_000_000 == _strip_total(fig)
+    assert np.sum(_heatmap(fig).customdata) == 1_000_000 == _strip_total(fig)
+    assert fig.layout.meta["bin"] == "day"  # the selectable cells fit the budget without longer bins
 
 
 def test_wordy_events_stay_under_two_megabytes():
@@ -387,6 +471,9 @@ def test_many_point_events_use_webgl_markers() -> None:
     assert {t.type for t in fig.data if t.name == "statement"} == {"scattergl"}
 
 
+CROCUS_DAYS = (1_711_054_800_000_000, 1_711_227_600_000_000)  # 22 and 23 March 2024 in Moscow
+
+
 @pytest.mark.parametrize(
     "options",
     [
@@ -396,8 +483,27 @@ def test_many_point_events_use_webgl_markers() -> None:
         {"relative_to_us": 1_711_130_000_000_000},
         {"relative_to_us": 1_711_130_000_000_000, "log": True},
         {"max_events": 10},
+        {"max_events": 10, "lane": "actor_group"},
+        {"tz": MOSCOW, "window_us": CROCUS_DAYS},
+        {"tz": MOSCOW, "window_us": CROCUS_DAYS, "max_events": 10},
+        {"window_us": (None, CROCUS_DAYS[1])},
+        {"relative_to_us": 1_711_130_000_000_000, "window_us": CROCUS_DAYS, "max_events": 10},
+        {"relative_to_us": 1_711_130_000_000_000, "log": True, "window_us": CROCUS_DAYS},
     ],
-    ids=["events", "groups-titled", "focused", "relative", "log", "aggregated"],
+    ids=[
+        "events",
+        "groups-titled",
+        "focused",
+        "relative",
+        "log",
+        "aggregated",
+        "aggregated-groups",
+        "window",
+        "window-aggregated",
+        "window-to-only",
+        "window-relative-aggregated",
+        "window-log",
+    ],
 )
 def test_figures_pass_plotlys_validation(bundled, options):
     """The builders skip Plotly's validation for speed; every kind of figure they make must pass it."""
@@ -408,8 +514,12 @@ def test_figures_pass_plotlys_validation(bundled, options):
 
 
 def test_many_events_figure_passes_plotlys_validation():
+    """WebGL markers for many single events, and for many selectable cells, pass Plotly's validation."""
     fig = figures.timeline_figure(frame=_generated(3_000, actors=20))
     assert any(trace.type == "scattergl" for trace in go.Figure(fig.to_dict()).data)
+    counts = figures.timeline_figure(frame=_generated(20_000, actors=100), tz=BERLIN)
+    assert _cells(counts).type == "scattergl"
+    assert json.loads(pio.to_json(go.Figure(counts.to_dict()))) == json.loads(pio.to_json(counts))
 
 
 def test_loading_figure_has_no_traces_and_says_it_is_loading():
@@ -430,3 +540,280 @@ def test_the_loading_figure_needs_neither_pandas_nor_pyarrow():
 def test_empty_and_loading_figures_pass_plotlys_validation(bundled, kind):
     fig = figures.timeline_figure(frame=bundled.iloc[:0]) if kind == "empty" else loading.loading_figure()
     assert json.loads(pio.to_json(go.Figure(fig.to_dict()))) == json.loads(pio.to_json(fig))
+
+
+# --- a typed window -------------------------------------------------------------------------------------
+
+DAY_IN_MOSCOW = (_us("2024-03-05", MOSCOW), _us("2024-03-06", MOSCOW))
+
+
+def test_a_typed_day_is_the_x_range_of_single_events_cut_into_quarter_hours():
+    """From/To one day over ten days of events, some known only to the month (reaching weeks past the day):
+    the x axis spans exactly that day in the zone shown, the strip bins it alone; no focus buttons."""
+    shown = _overlapping(_generated(300, days=10, months=3), DAY_IN_MOSCOW)
+    assert shown[frames.STOP_US].max() > DAY_IN_MOSCOW[1] + 20 * DAY_US  # the coarse events stretch the data
+    fig = figures.timeline_figure(frame=shown, tz=MOSCOW, window_us=DAY_IN_MOSCOW, focus_us=CROCUS_DAYS)
+    assert fig.layout.meta["mode"] == "events"
+    assert list(fig.layout.xaxis2.range) == ["2024-03-05T00:00:00", "2024-03-06T00:00:00"]
+    assert fig.layout.meta["window"] == list(DAY_IN_MOSCOW)
+    assert fig.layout.meta["bin"] == "15-minute period"
+    first, last = _strip_edges(fig)
+    assert first >= "2024-03-05T00:00:00" and last <= "2024-03-06T00:00:00"
+    assert _strip_total(fig) == len(shown)
+    assert not fig.layout.updatemenus
+
+
+def test_a_typed_day_is_the_x_range_and_the_bins_of_counts():
+    """The same day over 200,000 events, drawn as counts: the heatmap's and the selectable cells' bins are
+    that day's quarter hours, and every event in view is counted once."""
+    shown = _overlapping(_generated(200_000, days=10, months=50), DAY_IN_MOSCOW)
+    fig = figures.timeline_figure(frame=shown, tz=MOSCOW, window_us=DAY_IN_MOSCOW)
+    assert fig.layout.meta["mode"] == "aggregated"
+    assert list(fig.layout.xaxis2.range) == ["2024-03-05T00:00:00", "2024-03-06T00:00:00"]
+    heatmap = _heatmap(fig)
+    assert (heatmap.x[0], heatmap.x[-1], len(heatmap.x)) == ("2024-03-05T00:00:00", "2024-03-06T00:00:00", 97)
+    assert np.sum(heatmap.customdata) == len(shown) == _strip_total(fig)
+    bins = np.asarray(_cells(fig).customdata)
+    assert (bins[:, 0].min(), bins[:, 1].max()) == DAY_IN_MOSCOW
+    assert len(pio.to_json(fig, validate=False)) <= figures.MAX_FIGURE_BYTES
+
+
+def test_events_reaching_outside_the_window_are_counted_inside_it():
+    """A month seen through a one-day window is counted once, at the middle of the day (its part inside);
+    a meeting from 23:50 to 00:20 at the middle of its minutes after midnight; both as spread (hatched)."""
+    prepared = frames.prepare(
+        _events(
+            {s.TIMESTAMP: "2024-02-29T21:00Z", s.TIME_PRECISION: "month"},
+            {s.TIMESTAMP: "2024-03-04T23:50+03:00", s.END: "2024-03-05T00:20+03:00"},
+        )
+    )
+    fig = figures.timeline_figure(frame=prepared, tz=MOSCOW, window_us=DAY_IN_MOSCOW, max_events=1)
+    cells = sorted(tuple(row) for row in np.asarray(_cells(fig).customdata).tolist())
+    assert cells == [
+        (_us("2024-03-05T00:00", MOSCOW), _us("2024-03-05T00:15", MOSCOW), 1),
+        (_us("2024-03-05T12:00", MOSCOW), _us("2024-03-05T12:15", MOSCOW), 1),
+    ]
+    (spread,) = [trace for trace in fig.data if trace.yaxis == "y"]
+    assert "spanning more than one 15-minute period" in spread.name and "in the window" in spread.name
+    assert list(spread.x) == ["2024-03-05T00:00:00", "2024-03-05T12:00:00"]
+
+
+def test_a_window_on_the_relative_and_the_log_axis(bundled):
+    """Since the anchor, the x range is the window in hours since it; on a log axis their log10, a start
+    before the anchor floored at one minute."""
+    anchor = _us("2024-03-22T17:00Z")
+    window = (anchor - 2 * HOUR_US, anchor + 48 * HOUR_US)
+    shown = _overlapping(bundled, window)
+    relative = figures.timeline_figure(frame=shown, relative_to_us=anchor, window_us=window)
+    assert list(relative.layout.xaxis2.range) == [-2.0, 48.0]
+    log = figures.timeline_figure(frame=shown, relative_to_us=anchor, log=True, window_us=window)
+    assert list(log.layout.xaxis2.range) == pytest.approx([math.log10(1 / 60), math.log10(48)])
+    assert log.layout.meta["window"] == list(window)
+
+
+def test_a_window_with_one_bound_takes_the_other_from_the_data(bundled):
+    """From alone: the axis runs from it to the end of the last event in view."""
+    start = _us("2024-03-22", MOSCOW)
+    shown = bundled[bundled[frames.STOP_US] > start]
+    fig = figures.timeline_figure(frame=shown, tz=MOSCOW, window_us=(start, None))
+    assert fig.layout.meta["window"] == [start, int(shown[frames.STOP_US].max())]
+    assert fig.layout.xaxis2.range[0] == "2024-03-22T00:00:00"
+
+
+def test_an_empty_window_still_spans_the_window(bundled):
+    """No events in the window: the empty figure's axis still shows the window typed."""
+    fig = figures.timeline_figure(frame=bundled.iloc[:0], tz=MOSCOW, window_us=DAY_IN_MOSCOW)
+    assert fig.layout.meta["mode"] == "empty"
+    assert list(fig.layout.xaxis.range) == ["2024-03-05T00:00:00", "2024-03-06T00:00:00"]
+
+
+@pytest.mark.parametrize("window", [(5, 5), (6, 5), ("2024-03-05", None), (1, 2, 3)])
+def test_a_bad_window_is_named(bundled, window):
+    """A window not (start, stop) in microseconds, start before stop, raises ValueError naming it."""
+    with pytest.raises(ValueError, match="window_us"):
+        figures.timeline_figure(frame=bundled, window_us=window)
+
+
+# --- counts: colour, selection, drill-down --------------------------------------------------------------
+
+
+def _counts_frame(counts: dict[str, int], at: str = "2024-03-22T17:00Z") -> pd.DataFrame:
+    """Events known to the second at one moment, `counts[actor]` of them per actor: what a figure of counts
+    reads (cut into seconds)."""
+    actors = [actor for actor, n in counts.items() for _ in range(n)]
+    start = np.full(len(actors), _us(at), dtype=np.int64)
+    return pd.DataFrame(
+        {
+            s.EVENT_ID: [f"e{i}" for i in range(len(actors))],
+            s.ACTOR: pd.Categorical(actors),
+            s.ACTOR_GROUP: pd.Categorical([None] * len(actors)),
+            frames.START_US: start,
+            frames.STOP_US: start + 1_000_000,
+        }
+    )
+
+
+def _cell_colour(heatmap, count: int) -> tuple[float, ...]:
+    """The colour Plotly paints the cell holding `count` events: the colour scale at its z."""
+    (z,) = np.asarray(heatmap.z)[np.asarray(heatmap.customdata) == count]
+    where = (z - heatmap.zmin) / (heatmap.zmax - heatmap.zmin)
+    return unlabel_rgb(sample_colorscale([list(stop) for stop in heatmap.colorscale], [where])[0])
+
+
+def test_counts_are_coloured_on_a_log_scale():
+    """Beside a cell of 20,000 events, one of 2 is clearly lighter than one of 500 and a lone event still has
+    the scale's light blue; the colour bar reads 1, 10, 100 ...; hover gives the true count."""
+    fig = figures.timeline_figure(frame=_counts_frame({"A": 1, "B": 2, "C": 500, "D": 20_000}), max_events=10)
+    heatmap = _heatmap(fig)
+    assert np.nanmax(heatmap.z) == pytest.approx(math.log10(20_000))
+    assert _cell_colour(heatmap, 1) == (158, 202, 225)
+    assert math.dist(_cell_colour(heatmap, 2), _cell_colour(heatmap, 500)) > 100
+    assert list(heatmap.colorbar.ticktext) == ["1", "10", "100", "1,000", "10,000"]
+    assert list(heatmap.colorbar.tickvals) == [0, 1, 2, 3, 4]
+    assert "%{customdata:,} events" in heatmap.hovertemplate
+    counts = np.asarray(heatmap.customdata)
+    assert sorted(counts[counts > 0].tolist()) == [1, 2, 500, 20_000]
+    assert "%{customdata[2]:,} events" in _cells(fig).hovertemplate
+
+
+def test_cells_are_selectable_markers_holding_their_bin_in_utc(bundled):
+    """Over each non-empty cell, at its middle, sits a nearly invisible marker whose y is the lane and whose
+    customdata is the cell's bin [start, stop) in UTC microseconds and its count; a dragged box selects."""
+    fig = figures.timeline_figure(frame=bundled, tz=MOSCOW, max_events=10)
+    assert fig.layout.dragmode == "select"
+    assert figures.timeline_figure(frame=bundled, tz=MOSCOW).layout.dragmode == "zoom"  # single events
+    heatmap, cells = _heatmap(fig), _cells(fig)
+    assert cells.mode == "markers" and cells.marker.opacity < 0.05 and cells.selected.marker.opacity > 0.5
+    counts = np.asarray(heatmap.customdata)
+    edges = [_us(x, MOSCOW) for x in heatmap.x]  # day bins: Moscow midnights
+    expected = sorted(
+        (heatmap.y[lane], edges[b], edges[b + 1], int(counts[lane, b]))
+        for lane, b in zip(*np.nonzero(counts), strict=True)
+    )
+    assert sorted(zip(cells.y, *np.asarray(cells.customdata).T.tolist(), strict=True)) == expected
+    assert {x[10:] for x in cells.x} == {"T12:00:00"}  # the middle of each day
+
+
+def test_drill_down_one_cell():
+    """A selected cell, as Streamlit reports it, gives its lane as the data spells it and its bin in UTC."""
+    lane = "Smith & Sons <Ltd>"
+    fig = figures.timeline_figure(frame=_counts_frame({lane: 3, "B": 1}), max_events=1)
+    cells = _cells(fig)
+    (i,) = [i for i, y in enumerate(cells.y) if y != "B"]
+    point = {"curve_number": 3, "point_index": i, "x": cells.x[i], "y": cells.y[i]}
+    point["customdata"] = list(cells.customdata[i])
+    start = _us("2024-03-22T17:00Z")
+    assert figures.drill_down([point]) == figures.Drill(
+        lanes=(lane,), start_us=start, stop_us=start + 1_000_000
+    )
+
+
+def test_drill_down_several_cells():
+    """Several cells give their lanes, each once and sorted, and the span covering all their bins; points of
+    single events, malformed points and no points give None."""
+    points = [
+        {"y": "B &amp; C", "customdata": [20.0, 30.0, 2.0]},
+        {"y": "A", "customdata": [40, 50, 1]},
+        {"y": "B &amp; C", "customdata": [10, 20, 3]},
+    ]
+    assert figures.drill_down(points) == figures.Drill(lanes=("A", "B & C"), start_us=10, stop_us=50)
+    event = {"y": "FSB", "customdata": ["e1", "22 Mar 2024 17:00", "FSB", "Statement", "TASS"]}
+    assert figures.drill_down([event, *points[1:2]]) == figures.Drill(lanes=("A",), start_us=40, stop_us=50)
+    for junk in ([], [event], [{"customdata": [1, 2, 3]}], [{"y": "A", "customdata": [2.5, 4, 1]}]):
+        assert figures.drill_down(junk) is None
+    assert (
+        figures.drill_down([{"y": "A", "customdata": [5, 5, 1]}, {"y": "A", "customdata": [True, 9, 1]}])
+        is None
+    )
+
+
+def _hourly(window: tuple[int, int]) -> pd.DataFrame:
+    """One event at half past every UTC hour in the window (which starts on an hour)."""
+    start = np.arange(window[0], window[1], HOUR_US, dtype=np.int64) + HOUR_US // 2
+    frame = _counts_frame({"A": len(start)})
+    frame[frames.START_US], frame[frames.STOP_US] = start, start + 60_000_000
+    return frame
+
+
+def test_day_bins_across_berlins_spring_clock_change_start_at_local_midnight():
+    """Berlin moves its clocks on 31 March 2024: that day's bin is 23 hours long in UTC, and the bins on
+    either side of it still start at Berlin's midnight (never shifted by the offset of the window's start)."""
+    window = (_us("2024-03-15", BERLIN), _us("2024-05-15", BERLIN))
+    fig = figures.timeline_figure(frame=_hourly(window), tz=BERLIN, window_us=window, max_events=1)
+    assert fig.layout.meta["bin"] == "day"
+    bins = sorted((int(a), int(b)) for a, b, _ in np.asarray(_cells(fig).customdata).tolist())
+    midnights = pd.date_range("2024-03-15", "2024-05-15", freq="D", tz=BERLIN).as_unit("us").asi8.tolist()
+    assert bins == list(itertools.pairwise(midnights))
+    assert (_us("2024-03-31", BERLIN), _us("2024-04-01", BERLIN)) in bins
+    assert _us("2024-04-01", BERLIN) - _us("2024-03-31", BERLIN) == 23 * HOUR_US
+
+
+def test_hour_bins_across_berlins_clock_changes_hold_their_own_hours():
+    """Hour bins in Berlin's wall clock: in spring every cell is one UTC hour (02:00 does not exist, so has no
+    cell); in autumn the 02:00 that happens twice is one cell of two hours and two events."""
+    spring = (_us("2024-03-30", BERLIN), _us("2024-04-02", BERLIN))
+    fig = figures.timeline_figure(frame=_hourly(spring), tz=BERLIN, window_us=spring, max_events=1)
+    assert fig.layout.meta["bin"] == "hour"
+    cells = np.asarray(_cells(fig).customdata).astype(np.int64)
+    assert cells[:, 0].tolist() == list(range(spring[0], spring[1], HOUR_US))
+    assert set((cells[:, 1] - cells[:, 0]).tolist()) == {HOUR_US} and set(cells[:, 2].tolist()) == {1}
+    autumn = (_us("2024-10-26", BERLIN), _us("2024-10-29", BERLIN))
+    fig = figures.timeline_figure(frame=_hourly(autumn), tz=BERLIN, window_us=autumn, max_events=1)
+    cells = np.asarray(_cells(fig).customdata).astype(np.int64)
+    (twice,) = cells[cells[:, 2] == 2].tolist()
+    assert twice == [_us("2024-10-27T00:00Z"), _us("2024-10-27T02:00Z"), 2]
+    assert np.sum(cells[:, 2]) == len(range(autumn[0], autumn[1], HOUR_US))
+
+
+# --- long lane names ------------------------------------------------------------------------------------
+
+LONG_NAMES = [
+    "FSB",
+    "Military Forces of Russia (2000-)",
+    "Military Forces of Russia (2000-) Air Force",
+    "Military Forces of Russia (2000-) Navy",
+    "Police Forces of Ukraine (2019-) National Guard of Ukraine & Co",
+]
+
+
+@pytest.mark.parametrize("options", [{}, {"max_events": 1}], ids=["events", "aggregated"])
+def test_long_lane_names_are_short_on_the_axis_and_whole_in_hover(options):
+    """Lane labels are cut to about 32 characters ending "…", one for each lane even where names share a long
+    start; lanes are placed by their full names, which is what hover shows (%{y})."""
+    prepared = frames.prepare(_events(*({s.ACTOR: name, s.TITLE: name} for name in LONG_NAMES)))
+    fig = figures.timeline_figure(frame=prepared, **options)
+    axis = fig.layout.yaxis2
+    labels = dict(zip(axis.tickvals, axis.ticktext, strict=True))
+    assert labels == {
+        "FSB": "FSB",
+        "Military Forces of Russia (2000-)": "Military Forces of Russia (2000-)",
+        "Military Forces of Russia (2000-) Air Force": "Military Forces of Russia (2000-) A…",
+        "Military Forces of Russia (2000-) Navy": "Military Forces of Russia (2000-) N…",
+        display.label_text(
+            LONG_NAMES[-1]
+        ): "Police Forces of Ukraine (2019-…",  # full names escaped, as shown
+    }
+    assert set(axis.categoryarray) == set(labels)
+    lanes = [trace for trace in fig.data if trace.yaxis == "y2"]
+    assert {y for trace in lanes for y in trace.y} == set(labels)
+    assert all(
+        trace.hovertemplate.startswith("%{y}") or "<br>%{y} · " in trace.hovertemplate for trace in lanes
+    )
+
+
+def test_group_lanes_name_the_actor_and_the_group_in_hover():
+    """With a lane per group, an event's hover names its actor and, in full, its group."""
+    prepared = frames.prepare(_events({s.ACTOR_GROUP: "Russia " * 10}))
+    (trace,) = _lane_traces(figures.timeline_figure(frame=prepared, lane="actor_group"))
+    assert "%{customdata[2]} (%{y})" in trace.hovertemplate and trace.y[0] == "Russia " * 10
+
+
+def test_the_largest_figure_of_counts_stays_under_the_budget():
+    """1,200 lanes with 80-character names busy every day: a selectable cell for each would burst the budget,
+    so the bins grow (to weeks) until the figure fits; the 201 lanes past 999 are one, without cells."""
+    frame = _generated(300_000, actors=1_200, actor_name="{:04d} Ministry of Foreign Affairs " + "x" * 45)
+    fig = figures.timeline_figure(frame=frame, tz=MOSCOW)
+    assert len(pio.to_json(fig, validate=False)) <= figures.MAX_FIGURE_BYTES
+    assert fig.layout.meta["bin"] == "week" and "counts per lane and week" in fig.layout.title.text
+    assert _heatmap(fig).y[-1] == "(201 more lanes)" and "(201 more lanes)" not in set(_cells(fig).y)
+    assert np.sum(_heatmap(fig).customdata) == 300_000

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import html
+import itertools
 import json
 import math
 from collections.abc import Iterable
@@ -13,7 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from timeline import display, loading
+from timeline import display, loading, richtext
 from timeline import figure_parts as parts
 from timeline import schema as s
 from timeline.dates import MINUTE, SECOND, validate_zone
@@ -51,11 +53,16 @@ NO_GROUP = "(no group)"
 EMPTY_MESSAGE = "No events match the filters."
 
 MAX_EVENTS = 5000  # above this many events in view, counts per lane and time bin are drawn instead
+DRILL_HINT = "Click a cell or drag a box to show its events."
+LANE_LABEL_CHARS = 32  # a lane's label on the y axis is cut to about this long; its hover has it all
 # What a figure of counts reads: a caller with more than max_events rows need only copy these columns.
 AGGREGATED_COLUMNS: tuple[str, ...] = (s.EVENT_ID, s.ACTOR, s.ACTOR_GROUP, START_US, STOP_US)
 _MAX_BINS = 200
 _MAX_AGGREGATED_LANES = 1000
 MAX_FIGURE_BYTES = 1_900_000  # the product allows 2 MB per figure; what Streamlit sends is pio.to_json
+# JSON of a selectable cell's marker besides its lane's name: x as text, then bin start, stop and count as a
+# typed array (24 bytes in base64), punctuation.
+_CELL_MARKER_BYTES = 64
 # (headline, actor and source) characters in hover text: in full, then shortened if the figure is too big.
 _HOVER_TEXT_CAPS = ((120, 80), (40, 30))
 _WEBGL_FROM = 2_000  # point events drawn with WebGL above this many
@@ -79,10 +86,9 @@ _US_PER_HOUR = 60 * _US_PER_MINUTE
 _US_PER_DAY = 24 * _US_PER_HOUR
 _MONDAY = -3 * _US_PER_DAY  # 1969-12-29, the Monday before the epoch: weeks start on Mondays
 _YEAR_ZERO_MONTHS = 1970 * 12  # months from year 0 to the epoch, so multi-year bins start at round years
-_HOVER = (
-    "<b>%{customdata[3]}</b><br>%{customdata[1]}<br>%{customdata[2]} · %{fullData.name}"
-    "<br>Source: %{customdata[4]}<extra></extra>"
-)
+# Counts per cell: one light-to-dark blue, readable with any colour vision; a single event is never white.
+_COUNT_COLORS = [[0.0, "#9ECAE1"], [1.0, "#08306B"]]
+_SELECTED_CELL = "#D55E00"
 _STRIP_INSIDE = "#6B6B6B"
 _STRIP_SPREAD = "#BDBDBD"
 _INTERVAL_OPACITY = 0.55
@@ -152,14 +158,20 @@ def timeline_figure(
     relative_to_us: int | None = None,
     log: bool = False,
     anchor_frame: pd.DataFrame | None = None,
+    window_us: tuple[int | None, int | None] | None = None,
 ) -> go.Figure:
     """Lanes of events coloured by type under a strip of counts; counts per lane when too many.
 
     focus_us (UTC microseconds) is the window first shown, with buttons to switch to all events.
+    window_us (UTC microseconds, [start, stop); a None bound is the data's edge) is the window the user typed:
+    the x axis shows exactly it (layout.meta["window"] holds it), the count strip and the heatmap cut it alone
+    into bins, and focus_us is ignored. An event reaching outside it is counted once, at the middle of its
+    part inside it, so the counts still add up to the events in frame.
     relative_to_us (the anchor's start, UTC microseconds) turns the x axis into hours since it (T+),
     logarithmic with log=True, where events wholly before the anchor cannot be placed and are left out.
     anchor_frame is where to find the anchor when the filters leave it out of frame (its line still shows).
-    With more than max_events events (after the log axis's cut) frame needs only AGGREGATED_COLUMNS.
+    With more than max_events events (after the log axis's cut) frame needs only AGGREGATED_COLUMNS; the
+    cells of counts are then selectable (see drill_down).
     """
     _check_lane(lane)
     validate_zone(tz)
@@ -169,6 +181,7 @@ def timeline_figure(
         raise ValueError(f"height_per_lane must be a positive integer; got {height_per_lane!r}")
     if log and relative_to_us is None:
         raise ValueError("log=True needs relative_to_us: a log axis measures time since an anchor")
+    _check_window(window_us)
     _check_columns(frame, lane, aggregated=True)
     before = 0
     if log:
@@ -178,34 +191,45 @@ def timeline_figure(
     # Single events need their text; counts need only AGGREGATED_COLUMNS (callers may copy only those).
     _check_columns(frame, lane, aggregated=len(frame) > max_events)
     if len(frame) == 0:
-        return _empty_figure(tz, title)
+        return _empty_figure(tz, title, window_us)
 
     start = frame[START_US].to_numpy(dtype=np.int64)
     stop = np.maximum(frame[STOP_US].to_numpy(dtype=np.int64), start)
+    window = _resolve_window(window_us, start, stop)
+    shown_lo, shown_hi = window or (int(start.min()), int(stop.max()))
     if relative_to_us is None:
         placed = _Placed(
             local_start=display.local_micros(start, tz),
             local_stop=display.local_micros(stop, tz),
-            x_title=_zone_title(tz, int(start.min()), int(stop.max())),
+            x_title=_zone_title(tz, shown_lo, shown_hi),
+            tz=tz,
         )
     else:
         # Elapsed time does not depend on the zone shown: relative positions are taken in UTC.
         note = f" ({before:,} events before the anchor cannot be shown on a log axis)" if before else ""
         placed = _Placed(start, stop, f"hours since the anchor (T+){note}", relative_to_us, log)
-    chosen = _choose_bin(int(placed.local_stop.max() - placed.local_start.min()))
-    bins = _Binned(placed.local_start, placed.local_stop, chosen)
+    if window is None:
+        within = None
+        span = int(placed.local_stop.max() - placed.local_start.min())
+    else:
+        lo, hi = placed.from_utc(np.array(window, dtype=np.int64)).tolist()
+        within = (lo, hi)
+        span = hi - lo
+    bins = _Binned(placed.local_start, placed.local_stop, _choose_bin(span), within)
     lane_rank, lane_names = _lanes(frame, lane)
-    anchor = _anchor_place(anchor_id, [frame] if anchor_frame is None else [anchor_frame, frame], tz, placed)
-    common = {"events": len(frame), "bin": chosen.name, "tz": tz}
+    anchor = _anchor_place(anchor_id, [frame] if anchor_frame is None else [anchor_frame, frame], placed)
+    common = {"events": len(frame), "tz": tz, **({} if window is None else {"window": list(window)})}
     if len(frame) <= max_events:
         # Hover text is what makes single events heavy: shorten it, then aggregate, to stay under the budget.
         names = [display.label_text(name) for name in lane_names]
+        labels = [display.label_text(label) for label in _lane_labels(lane_names)]
         for headline_chars, name_chars in _HOVER_TEXT_CAPS:
             spec = _base_figure(_height(height_per_lane, len(names)), title, placed)
             _add_count_strip(spec, bins, placed)
-            _add_events(spec, frame, tz, lane_rank, names, placed, (headline_chars, name_chars))
-            _finish(spec, names, {"mode": "events", **common, "lanes": len(names)}, anchor, placed)
-            _focus(spec, focus_us, tz, placed)
+            _add_events(spec, frame, tz, lane, lane_rank, names, placed, (headline_chars, name_chars))
+            meta = {"mode": "events", **common, "bin": bins.bin.name, "lanes": len(names)}
+            _finish(spec, names, labels, meta, anchor, placed)
+            _frame_x_axis(spec, window, focus_us, placed)
             fig = spec.figure()
             if _surely_small(spec, len(frame)) or len(pio.to_json(fig, validate=False)) <= MAX_FIGURE_BYTES:
                 return fig
@@ -213,34 +237,109 @@ def timeline_figure(
     else:
         reason = "in view"
 
+    selectable = len(lane_names)
     if len(lane_names) > _MAX_AGGREGATED_LANES:
         hidden = len(lane_names) - (_MAX_AGGREGATED_LANES - 1)
         lane_names = [*lane_names[: _MAX_AGGREGATED_LANES - 1], f"({hidden:,} more lanes)"]
         lane_rank = np.minimum(lane_rank, _MAX_AGGREGATED_LANES - 1)
+        selectable = _MAX_AGGREGATED_LANES - 1  # the lane of the rest names no lane to show
     names = [display.label_text(name) for name in lane_names]
-    message = (
-        f"{len(frame):,} events {reason}: counts per lane and {chosen.name}. "
-        "Narrow the filters to see single events."
-    )
+    labels = [display.label_text(label) for label in _lane_labels(lane_names)]
+    bins, counts = _fitting_bins(bins, placed, within, lane_rank, names, selectable)
+    message = f"{len(frame):,} events {reason}: counts per lane and {bins.bin.name}. {DRILL_HINT}"
     spec = _base_figure(_height(height_per_lane, len(names)), title, placed, message)
+    # A dragged box selects cells (to show their events) rather than stretching them; zoom is in the mode bar.
+    spec.layout["dragmode"] = "select"
     _add_count_strip(spec, bins, placed)
-    _add_heatmap(spec, bins, lane_rank, names, placed)
-    _finish(spec, names, {"mode": "aggregated", **common, "lanes": len(names)}, anchor, placed)
-    _focus(spec, focus_us, tz, placed)
+    _add_heatmap(spec, bins, counts, names, placed)
+    _add_selectable_cells(spec, bins, counts[:selectable], names, placed, window)
+    meta = {"mode": "aggregated", **common, "bin": bins.bin.name, "lanes": len(names)}
+    _finish(spec, names, labels, meta, anchor, placed)
+    _frame_x_axis(spec, window, focus_us, placed)
     return spec.figure()
 
 
-def _focus(spec: _Spec, focus_us: tuple[int, int] | None, tz: str, placed: _Placed) -> None:
+@dataclass(frozen=True)
+class Drill:
+    """What a selection of cells of counts asks to see: their lanes and the time span covering them."""
+
+    lanes: tuple[str, ...]  # lane names as in the data (figures.NO_GROUP for events without a group)
+    start_us: int  # UTC microseconds, the span is [start_us, stop_us)
+    stop_us: int
+
+
+def drill_down(points: list[dict]) -> Drill | None:
+    """The lanes and the time span of the cells selected in a figure of counts, from Streamlit's selection
+    points: a cell's point has its lane as "y" and [bin start µs, bin stop µs, count] (UTC) as "customdata".
+    The span is the union of the cells' bins. None when no point is such a cell (nothing selected, or single
+    events, whose customdata starts with an event id)."""
+    lanes: set[str] = set()
+    starts: list[int] = []
+    stops: list[int] = []
+    for point in points:
+        cell = point.get("customdata") if isinstance(point, dict) else None
+        if not isinstance(cell, list | tuple) or len(cell) != 3 or not isinstance(point.get("y"), str):
+            continue
+        start_us, stop_us = _whole(cell[0]), _whole(cell[1])
+        if start_us is None or stop_us is None or start_us >= stop_us:
+            continue
+        lanes.add(html.unescape(point["y"]))  # the figure holds names escaped, as it shows them
+        starts.append(start_us)
+        stops.append(stop_us)
+    if not lanes:
+        return None
+    return Drill(lanes=tuple(sorted(lanes)), start_us=min(starts), stop_us=max(stops))
+
+
+def _whole(value: object) -> int | None:
+    """A whole number read back from the browser (JSON may give 1.0 for 1), else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return int(value) if value == int(value) else None
+
+
+def _check_window(window_us: tuple[int | None, int | None] | None) -> None:
+    if window_us is None:
+        return
+    bounds_ok = isinstance(window_us, tuple | list) and len(window_us) == 2
+    if not bounds_ok or not all(b is None or isinstance(b, int | np.integer) for b in window_us):
+        raise ValueError(
+            f"window_us must be (start, stop) in UTC microseconds, each an int or None; got {window_us!r}"
+        )
+    if None not in window_us and window_us[0] >= window_us[1]:
+        raise ValueError(f"window_us must start before it stops; got {window_us!r}")
+
+
+def _resolve_window(
+    window_us: tuple[int | None, int | None] | None, start: np.ndarray, stop: np.ndarray
+) -> tuple[int, int] | None:
+    """The window typed, a missing bound taken from the data; None when nothing was typed."""
+    if window_us is None or all(bound is None for bound in window_us):
+        return None
+    lo = int(start.min()) if window_us[0] is None else int(window_us[0])
+    hi = int(stop.max()) if window_us[1] is None else int(window_us[1])
+    if lo >= hi:
+        raise ValueError(f"window_us {window_us!r} holds none of the events: they all lie beyond its bound")
+    return lo, hi
+
+
+def _frame_x_axis(
+    spec: _Spec, window: tuple[int, int] | None, focus_us: tuple[int, int] | None, placed: _Placed
+) -> None:
+    """The x axis spans the typed window exactly; with none typed, it opens on the focus window."""
+    if window is None:
+        _focus(spec, focus_us, placed)
+        return
+    lo, hi = placed.axis_range(window)
+    spec.layout["xaxis2"]["range"] = [lo, hi]
+    spec.layout["uirevision"] = f"timeline window {lo} {hi}"  # a new window resets a zoom kept from the last
+
+
+def _focus(spec: _Spec, focus_us: tuple[int, int] | None, placed: _Placed) -> None:
     """Open on the focus window, with buttons to move between it and the whole time span."""
     if focus_us is None:
         return
-    window = np.array(focus_us, dtype=np.int64)
-    if placed.origin is None:
-        lo, hi = parts.date_text(display.local_micros(window, tz))
-    else:
-        lo, hi = placed.position(window)
-        if placed.log:
-            lo, hi = np.log10([max(lo, _LOG_FLOOR_HOURS), hi])
+    lo, hi = placed.axis_range(focus_us)
     spec.layout["xaxis2"]["range"] = [lo, hi]
     spec.layout.update(
         uirevision=f"timeline {lo} {hi}",
@@ -271,7 +370,7 @@ def _focus(spec: _Spec, focus_us: tuple[int, int] | None, tz: str, placed: _Plac
 class _Placed:
     """Where events go on the x axis, and the axis title.
 
-    Clock time: wall-clock microseconds in the zone shown, drawn as dates. Relative time (origin set):
+    Clock time: wall-clock microseconds in the zone shown (tz), drawn as dates. Relative time (origin set):
     UTC microseconds, drawn as hours since the origin, on a log axis when log is set.
     """
 
@@ -280,10 +379,27 @@ class _Placed:
     x_title: str
     origin: int | None = None
     log: bool = False
+    tz: str = "UTC"
 
     @property
     def axis_type(self) -> str:
         return "date" if self.origin is None else "log" if self.log else "linear"
+
+    def from_utc(self, utc_us: np.ndarray) -> np.ndarray:
+        """UTC microseconds as this axis places them: wall clock in the zone, or UTC itself when relative."""
+        utc_us = np.asarray(utc_us, dtype=np.int64)
+        return utc_us if self.origin is not None else display.local_micros(utc_us, self.tz)
+
+    def to_utc(self, local_us: np.ndarray) -> np.ndarray:
+        """The inverse of from_utc for bin edges: a wall time the clock skipped (spring forward) is the
+        instant the clock jumped to, one it passed twice (autumn) its first passage, so that a wall-clock
+        bin holds exactly the instants from_utc puts in it."""
+        local_us = np.asarray(local_us, dtype=np.int64)
+        if self.origin is not None:
+            return local_us
+        wall = pd.DatetimeIndex(local_us.astype("M8[us]"))
+        utc = wall.tz_localize(self.tz, ambiguous=np.ones(len(wall), dtype=bool), nonexistent="shift_forward")
+        return utc.tz_convert("UTC").tz_localize(None).as_unit("us").asi8
 
     def position(self, local_us: np.ndarray) -> np.ndarray:
         """What Plotly is given as x: ISO text on a date axis, hours since the origin otherwise."""
@@ -291,6 +407,11 @@ class _Placed:
             return parts.date_text(local_us)
         hours = (np.asarray(local_us, dtype=np.int64) - self.origin) / _US_PER_HOUR
         return np.maximum(hours, _LOG_FLOOR_HOURS) if self.log else hours
+
+    def axis_range(self, utc_us: tuple[int, int]) -> list:
+        """The x axis range showing [start, stop) in UTC microseconds (a log axis takes log10 of hours)."""
+        ends = self.position(self.from_utc(np.array(utc_us, dtype=np.int64)))
+        return np.log10(ends).tolist() if self.log else ends.tolist()
 
     def bin_hover(self, chosen: _Bin, word: str) -> str:
         """Hover text naming the bin at x: its date, or its hours since the origin."""
@@ -307,12 +428,41 @@ def _height(height_per_lane: int, lanes: int) -> int:
     return max(450, 120 + height_per_lane * lanes)
 
 
-def _finish(spec: _Spec, names: list[str], meta: dict, anchor: _AnchorPlace | None, placed: _Placed) -> None:
+def _finish(
+    spec: _Spec,
+    names: list[str],
+    labels: list[str],
+    meta: dict,
+    anchor: _AnchorPlace | None,
+    placed: _Placed,
+) -> None:
+    """Meta, the lanes' order and labels, the anchor. Lanes are placed by full name (what hover shows as y)
+    and labelled by shortened name: a long name would squeeze the plot."""
     spec.layout["meta"] = meta
     # Plotly draws the first category at the bottom: reversed, the earliest lane is on top.
-    spec.layout["yaxis2"].update(categoryorder="array", categoryarray=names[::-1])
+    spec.layout["yaxis2"].update(
+        categoryorder="array", categoryarray=names[::-1], tickmode="array", tickvals=names, ticktext=labels
+    )
+    spec.text_bytes += 2 * len(json.dumps(names)) + len(json.dumps(labels))
     if anchor is not None:
         _add_anchor(spec, anchor, placed)
+
+
+def _lane_labels(names: list[str]) -> list[str]:
+    """Lane names cut to about LANE_LABEL_CHARS characters, ending "…". A label keeps one character more than
+    the name shares with any other, so no two lanes look alike (the longest shared start is with a neighbour
+    in sorted order)."""
+    shared = [0] * len(names)
+    order = sorted(range(len(names)), key=names.__getitem__)
+    for a, b in itertools.pairwise(order):
+        pairs = zip(names[a], names[b], strict=False)
+        common = next((i for i, (x, y) in enumerate(pairs) if x != y), min(len(names[a]), len(names[b])))
+        shared[a], shared[b] = max(shared[a], common), max(shared[b], common)
+    labels = []
+    for name, common in zip(names, shared, strict=True):
+        keep = max(LANE_LABEL_CHARS - 1, common + 1)
+        labels.append(name if len(name) <= max(keep, LANE_LABEL_CHARS) else name[:keep] + "…")
+    return labels
 
 
 def _check_lane(lane: str) -> None:
@@ -372,30 +522,63 @@ def _choose_bin(span_us: int) -> _Bin:
         width = candidate.size * 30.436875 * _US_PER_DAY if candidate.months else candidate.size
         if span_us / width <= _MAX_BINS:
             return candidate
-    years = span_us / (365.2425 * _US_PER_DAY) / _MAX_BINS
+    return _years_bin(span_us / (365.2425 * _US_PER_DAY) / _MAX_BINS)
+
+
+def _years_bin(years: float) -> _Bin:
+    """A bin of the first round number of years (1, 2, 5, 10, ...) at least `years` long."""
     step = next(k * 10**e for e in range(5) for k in (1, 2, 5) if k * 10**e >= years)
     return _Bin(f"{step}-year period", 12 * step, "%Y", months=True, multiple=True)
 
 
-class _Binned:
-    """Events placed in bins of the shown zone's wall-clock time, by the middle of their interval."""
+def _coarser(chosen: _Bin) -> _Bin | None:
+    """The next longer bin; None past 50,000 years."""
+    if chosen in _LADDER[:-1]:
+        return _LADDER[_LADDER.index(chosen) + 1]
+    years = chosen.size // 12
+    return None if years >= 50_000 else _years_bin(years + 1)
 
-    def __init__(self, local_start: np.ndarray, local_stop: np.ndarray, chosen: _Bin) -> None:
+
+class _Binned:
+    """Events placed in bins of the shown zone's wall-clock time, by the middle of their interval.
+
+    With a window (within: [lo, hi) in the axis's microseconds) only the window is binned: the first and last
+    bins are cut at its edges, and an event reaching outside it is counted at the middle of its part inside.
+    """
+
+    def __init__(
+        self,
+        local_start: np.ndarray,
+        local_stop: np.ndarray,
+        chosen: _Bin,
+        within: tuple[int, int] | None = None,
+    ) -> None:
         self.bin = chosen
+        self.windowed = within is not None
         first_bin = self._index(local_start)
         last_bin = self._index(np.maximum(local_stop - 1, local_start))
-        self.offset = int(first_bin.min())
-        self.count = int(last_bin.max()) - self.offset + 1
-        middle = local_start + (local_stop - local_start) // 2
-        self.of_event = self._index(middle) - self.offset
         # An event whose interval crosses a bin edge is counted at its middle, and shown as uncertain.
         self.spread = first_bin != last_bin
+        if within is None:
+            self.offset = int(first_bin.min())
+            self.count = int(last_bin.max()) - self.offset + 1
+            middle = local_start + (local_stop - local_start) // 2
+        else:
+            lo, hi = within
+            self.offset = int(self._index(np.array([lo]))[0])
+            self.count = int(self._index(np.array([hi - 1]))[0]) - self.offset + 1
+            inside_start, inside_stop = np.maximum(local_start, lo), np.minimum(local_stop, hi)
+            # Clipped again for an event that misses the window (the page never passes one): an edge bin.
+            middle = np.clip(inside_start + (inside_stop - inside_start) // 2, lo, hi - 1)
+        self.of_event = self._index(middle) - self.offset
         bounds = np.arange(self.offset, self.offset + self.count + 1, dtype=np.int64)
         if chosen.months:
             months = bounds * chosen.size - _YEAR_ZERO_MONTHS
             self.edges = months.astype("M8[M]").astype("M8[us]").astype(np.int64)
         else:
             self.edges = chosen.origin + bounds * chosen.size
+        if within is not None:
+            self.edges[[0, -1]] = within
 
     def _index(self, local_us: np.ndarray) -> np.ndarray:
         if self.bin.months:
@@ -406,6 +589,48 @@ class _Binned:
     def counts(self, where: np.ndarray | None = None) -> np.ndarray:
         chosen = self.of_event if where is None else self.of_event[where]
         return np.bincount(chosen, minlength=self.count)
+
+    def cell_counts(self, lane_rank: np.ndarray, lanes: int) -> np.ndarray:
+        """Events per lane (rows) and bin (columns), with one bincount."""
+        cells = lane_rank * self.count + self.of_event
+        return np.bincount(cells, minlength=lanes * self.count).reshape(lanes, self.count)
+
+
+def _fitting_bins(
+    bins: _Binned,
+    placed: _Placed,
+    within: tuple[int, int] | None,
+    lane_rank: np.ndarray,
+    names: list[str],
+    selectable: int,
+) -> tuple[_Binned, np.ndarray]:
+    """The finest bins, from those chosen for the span on, whose figure of counts fits MAX_FIGURE_BYTES (each
+    non-empty cell of the first `selectable` lanes carries a selectable marker naming its lane), and their
+    counts per lane and bin. Many lanes with long names get fewer, longer bins."""
+    name_bytes = np.array([len(json.dumps(name)) for name in names], dtype=np.int64)
+    while True:
+        counts = bins.cell_counts(lane_rank, len(names))
+        coarser = _coarser(bins.bin)
+        if coarser is None or _aggregated_bytes(counts, name_bytes, selectable) <= MAX_FIGURE_BYTES:
+            return bins, counts
+        bins = _Binned(placed.local_start, placed.local_stop, coarser, within)
+
+
+def _aggregated_bytes(counts: np.ndarray, name_bytes: np.ndarray, selectable: int) -> int:
+    """An upper bound of the JSON of a figure of counts: the lane names in the layout (categories, tick
+    values and labels), the heatmap's count and colour per cell (typed arrays, base64), the strip's bars,
+    a marker per selectable non-empty cell with its lane's name, and 60 kB for the template and the rest."""
+    lanes, bins = counts.shape
+    filled_per_lane = (counts[:selectable] > 0).sum(axis=1)
+    markers = int(filled_per_lane.sum())
+    return (
+        3 * int(name_bytes.sum())
+        + lanes * bins * 8 * 4 // 3
+        + bins * 200
+        + int(filled_per_lane @ (name_bytes[:selectable] + 1))
+        + markers * _CELL_MARKER_BYTES
+        + 60_000
+    )
 
 
 def _zone_title(tz: str, lo_us: int, hi_us: int) -> str:
@@ -495,13 +720,20 @@ def _base_figure(height: int, title: str | None, placed: _Placed, message: str |
     return _Spec(layout)
 
 
-def _empty_figure(tz: str, title: str | None) -> go.Figure:
-    """No events: the zone still named, and a sentence instead of empty axes."""
+def _empty_figure(tz: str, title: str | None, window_us: tuple[int | None, int | None] | None) -> go.Figure:
+    """No events: the zone still named, a typed window still spanned, and a sentence instead of empty axes."""
+    window = None if window_us is None or None in window_us else (int(window_us[0]), int(window_us[1]))
     layout = {
         "height": 450,
         "template": _template(),
         "title": {"text": display.label_text(title), "x": 0, "xanchor": "left"} if title else None,
-        "meta": {"mode": "empty", "events": 0, "lanes": 0, "tz": tz},
+        "meta": {
+            "mode": "empty",
+            "events": 0,
+            "lanes": 0,
+            "tz": tz,
+            **({"window": list(window)} if window else {}),
+        },
         "showlegend": False,
         "uirevision": "timeline",
         "annotations": [loading.centred_message(EMPTY_MESSAGE)],
@@ -509,6 +741,11 @@ def _empty_figure(tz: str, title: str | None) -> go.Figure:
             "type": "date",
             "title": {"text": display.label_text("Time in " + display.zone_label(tz))},
             "showgrid": False,
+            **(
+                {"range": parts.date_text(display.local_micros(np.array(window), tz)).tolist()}
+                if window
+                else {}
+            ),
         },
         "yaxis": {"visible": False},
     }
@@ -525,12 +762,13 @@ def _add_count_strip(spec: _Spec, bins: _Binned, placed: _Placed) -> None:
     widths = placed.length(bins.edges[:-1], bins.edges[1:])
     starts = placed.position(bins.edges[:-1])
     name = bins.bin.name
+    where = "the middle of their part in the window" if bins.windowed else "their middle"
     for counts, base, label, color, pattern in (
         (inside, None, f"events within one {name}", _STRIP_INSIDE, ""),
         (
             spread,
             inside,
-            f"events spanning more than one {name} (counted at their middle)",
+            f"events spanning more than one {name} (counted at {where})",
             _STRIP_SPREAD,
             "/",
         ),
@@ -559,14 +797,16 @@ def _add_count_strip(spec: _Spec, bins: _Binned, placed: _Placed) -> None:
         )
 
 
-def _add_heatmap(
-    spec: _Spec, bins: _Binned, lane_rank: np.ndarray, names: list[str], placed: _Placed
-) -> None:
-    """Counts per lane and bin, computed with one bincount; empty cells stay blank."""
-    cells = lane_rank * bins.count + bins.of_event
-    counts = np.bincount(cells, minlength=len(names) * bins.count).reshape(len(names), bins.count)
-    z = counts.astype(np.float32)
-    z[counts == 0] = np.nan
+def _add_heatmap(spec: _Spec, bins: _Binned, counts: np.ndarray, names: list[str], placed: _Placed) -> None:
+    """Counts per lane (rows) and bin on a logarithmic colour scale, so a cell of 2 events does not look like
+    one of 1; empty cells stay blank. The hover gives the true count."""
+    top = int(counts.max())
+    filled = counts > 0
+    z = np.full(counts.shape, np.nan, dtype=np.float32)
+    z[filled] = np.log10(counts[filled])
+    # Colour bar ticks at powers of ten (1, 10, 100, 1,000 ...), and at 2 and 5 too when there are few.
+    steps = (1, 2, 5) if top < 100 else (1,)
+    ticks = [k * 10**e for e in range(len(str(top))) for k in steps if k * 10**e <= top]
     lanes_share = spec.layout["yaxis2"]["domain"][1]
     spec.traces.append(
         {
@@ -576,32 +816,93 @@ def _add_heatmap(
             "z": z,
             "x": placed.position(bins.edges),
             "y": names,
-            # One light-to-dark blue: readable with any colour vision, and a single event is never white.
-            "colorscale": [[0.0, "#9ECAE1"], [1.0, "#08306B"]],
-            "zmin": 1,
-            "zmax": max(int(counts.max()), 2),
-            "colorbar": {"title": {"text": "events"}, "len": lanes_share, "y": 0, "yanchor": "bottom"},
-            # Plotly gives a cell's middle as its x.
-            "hovertemplate": (
-                f"%{{y}}<br>{placed.bin_hover(bins.bin, 'around')}<br>%{{z:,}} events<extra></extra>"
-            ),
+            "colorscale": _COUNT_COLORS,
+            "zmin": 0,
+            "zmax": max(math.log10(top), math.log10(2)),  # a lone event still gets the scale's light end
+            "colorbar": {
+                "title": {"text": "events"},
+                "len": lanes_share,
+                "y": 0,
+                "yanchor": "bottom",
+                "tickmode": "array",
+                "tickvals": np.log10(ticks).tolist(),
+                "ticktext": [f"{tick:,}" for tick in ticks],
+            },
+            "customdata": counts.astype(np.uint16 if top < 2**16 else np.uint32),
+            "hovertemplate": _cell_hover(placed, bins.bin, "customdata"),
             "hoverongaps": False,
         }
     )
     spec.layout["showlegend"] = False
 
 
+def _cell_hover(placed: _Placed, chosen: _Bin, count: str) -> str:
+    """A cell's hover: its lane's full name, its bin (Plotly gives a cell's middle as its x), its count."""
+    return f"%{{y}}<br>{placed.bin_hover(chosen, 'around')}<br>%{{{count}:,}} events<extra></extra>"
+
+
+def _add_selectable_cells(
+    spec: _Spec,
+    bins: _Binned,
+    counts: np.ndarray,
+    names: list[str],
+    placed: _Placed,
+    window: tuple[int, int] | None,
+) -> None:
+    """A nearly invisible marker at the middle of each non-empty cell (heatmaps emit no selection events),
+    selectable by a click or a dragged box: its y is the lane, its customdata [bin start µs, bin stop µs,
+    count] in UTC (see drill_down). counts holds the selectable lanes' rows.
+
+    The customdata is all numbers, sent as one typed array: with the lane's name in it too, a figure of 10,000
+    cells took 20 ms more to encode and half again its bytes, and the selection gives y anyway."""
+    lane_of, bin_of = np.nonzero(counts)
+    if len(lane_of) == 0:
+        return
+    # Bins are cut in the zone's wall clock: their edges go back to UTC one by one (a bin holding a clock
+    # change is an hour shorter or longer), and a typed window's edges are its own instants.
+    utc_edges = placed.to_utc(bins.edges)
+    if window is not None:
+        utc_edges[[0, -1]] = window
+    middles = bins.edges[:-1] + (bins.edges[1:] - bins.edges[:-1]) // 2
+    # Text as fixed-width strings, not objects: go.Figure copies object arrays element by element.
+    lanes = np.array(names, dtype=str)[lane_of]
+    x = placed.position(middles[bin_of])
+    x = x.astype(str) if x.dtype == object else x
+    # Float64 holds microseconds since 1970 exactly for some 285 years either side.
+    customdata = np.column_stack([utc_edges[bin_of], utc_edges[bin_of + 1], counts[lane_of, bin_of]])
+    spec.traces.append(
+        {
+            "type": "scattergl" if len(lane_of) > _WEBGL_FROM else "scatter",
+            "xaxis": "x2",
+            "yaxis": "y2",
+            "x": x,
+            "y": lanes,
+            "mode": "markers",
+            "name": "cells",
+            "showlegend": False,
+            "marker": {"symbol": "square", "size": 10, "color": _COUNT_COLORS[-1][1], "opacity": 0.01},
+            "selected": {"marker": {"color": _SELECTED_CELL, "opacity": 0.9}},
+            "unselected": {"marker": {"opacity": 0.01}},
+            "customdata": customdata.astype(np.float64),
+            # The heatmap's hover, which this marker's replaces near the cell's middle.
+            "hovertemplate": _cell_hover(placed, bins.bin, "customdata[2]"),
+        }
+    )
+
+
 def _headlines(frame: pd.DataFrame) -> pd.Series:
-    """The title, else the description, else a placeholder."""
-    title = frame[s.TITLE].astype(object)
+    """The title, else the description, else a placeholder, as plain text: markup in a cell (TimelineJS
+    sheets hold HTML) reads as its reader would see it, and a title of markup alone counts as none."""
+    title = richtext.plain_texts(frame[s.TITLE])
     titled = title.notna() & (title.astype(str).str.strip() != "")
-    return title.where(titled, frame[s.DESCRIPTION].astype(object)).fillna("(no title)")
+    return title.where(titled, richtext.plain_texts(frame[s.DESCRIPTION])).fillna("(no title)")
 
 
 def _add_events(
     spec: _Spec,
     frame: pd.DataFrame,
     tz: str,
+    lane: str,
     lane_rank: np.ndarray,
     names: list[str],
     placed: _Placed,
@@ -609,6 +910,12 @@ def _add_events(
 ) -> None:
     """Point events as markers, intervals (coarse times or durations) as bars: one pair of traces per type."""
     headline_chars, name_chars = caps
+    # Who: the lane's full name is each event's y (the axis shows it shortened); the actor is cut to fit.
+    who = "%{y}" if lane == s.ACTOR else "%{customdata[2]} (%{y})"
+    hover = (
+        f"<b>%{{customdata[3]}}</b><br>%{{customdata[1]}}<br>{who} · %{{fullData.name}}"
+        "<br>Source: %{customdata[4]}<extra></extra>"
+    )
     precision = pd.Categorical(frame[s.TIME_PRECISION].astype(object), categories=s.PRECISIONS).codes
     has_end = frame[s.END].notna().to_numpy()
     point = np.isin(precision, _PRECISE) & ~has_end
@@ -656,7 +963,7 @@ def _add_events(
                     "legendgroup": label,
                     "marker": {"color": color, "size": 9, "line": {"width": 0.6, "color": "#333333"}},
                     "customdata": customdata[markers],
-                    "hovertemplate": _HOVER,
+                    "hovertemplate": hover,
                 }
             )
         if bars.any():
@@ -681,7 +988,7 @@ def _add_events(
                         "pattern": {"shape": np.where(has_end[bars], "", "/").tolist(), "solidity": 0.4},
                     },
                     "customdata": customdata[bars],
-                    "hovertemplate": _HOVER,
+                    "hovertemplate": hover,
                 }
             )
 
@@ -695,9 +1002,7 @@ class _AnchorPlace:
     stop: int
 
 
-def _anchor_place(
-    anchor_id: str | None, frames: list[pd.DataFrame], tz: str, placed: _Placed
-) -> _AnchorPlace | None:
+def _anchor_place(anchor_id: str | None, frames: list[pd.DataFrame], placed: _Placed) -> _AnchorPlace | None:
     if anchor_id is None:
         return None
     for frame in frames:
@@ -705,7 +1010,7 @@ def _anchor_place(
         if len(where):
             row = frame.iloc[where[0]]
             bounds = np.array([row[START_US], max(row[STOP_US], row[START_US])], dtype=np.int64)
-            start, stop = bounds if placed.origin is not None else display.local_micros(bounds, tz)
+            start, stop = placed.from_utc(bounds)
             return _AnchorPlace(row, int(start), int(stop))
     return None
 
@@ -716,8 +1021,8 @@ def _add_anchor(spec: _Spec, anchor: _AnchorPlace, placed: _Placed) -> None:
         return  # the whole axis is time since the anchor, and T+0 lies outside a log axis
     row = anchor.row
     start, stop = placed.position(np.array([anchor.start, anchor.stop], dtype=np.int64))
-    name = row[s.TITLE] if pd.notna(row[s.TITLE]) and str(row[s.TITLE]).strip() else row[s.EVENT_TYPE]
-    name = str(name) if len(str(name)) <= 80 else str(name)[:79] + "…"
+    title = richtext.plain(str(row[s.TITLE])) if pd.notna(row[s.TITLE]) else ""  # as _headlines reads it
+    name = parts.shorten(title if title.strip() else str(row[s.EVENT_TYPE]), 80)
     shapes = spec.layout.setdefault("shapes", [])
     if str(row[s.TIME_PRECISION]) not in (s.PRECISIONS[SECOND], s.PRECISIONS[MINUTE]) or pd.notna(row[s.END]):
         shapes.append(
