@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,7 +12,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from timeline import schema
+from timeline import figures, frame, schema
 from timeline.errors import BadInputError
 
 DATA = Path(__file__).parent / "data"
@@ -545,3 +547,105 @@ def test_bad_files_raise(name):
         _read(name)
     assert name in str(caught.value)
     assert caught.value.file == name
+
+
+def _read_bytes(data: bytes, **options: Any):
+    """Import CSV bytes built in a test."""
+    from timeline.ingest import ImportOptions, read_events
+
+    return read_events(data, ImportOptions(file_name="built.csv", **options))
+
+
+def test_samples_are_each_columns_first_distinct_values():
+    """result.samples holds, for every input column, its first three distinct non-empty values."""
+    result = _read("plain_date_who_what.csv")
+    assert list(result.samples) == list(result.columns)
+    assert result.samples["date"] == ("2024-03-22", "2024-03-23", "2024-03-24")
+    assert result.samples["who"] == ("Gunmen", "Islamic State", "Vladimir Putin")
+
+
+def test_samples_skip_missing_markers_and_are_short():
+    """Empty cells and markers (NA, NULL) are no samples; a long value is cut, a column with none is ()."""
+    from timeline.ingest import SAMPLE_CHARS
+
+    long = "x" * 5000
+    data = f"date,who,what,blank\n2024-01-01,NA,{long},\n2024-01-02, ,NULL,\n2024-01-03,Ann,short,\n".encode()
+    samples = _read_bytes(data).samples
+    assert samples["who"] == ("Ann",)
+    assert samples["what"] == ("x" * SAMPLE_CHARS, "short")
+    assert samples["blank"] == ()
+
+
+def test_samples_come_from_the_top_of_the_file():
+    """Samples are read from the first rows only, so a million-row import pays nothing for them."""
+    rows = "".join(f"2024-01-01,actor {i},\n" for i in range(5000))
+    samples = _read_bytes(f"date,who,late\n{rows}2024-01-02,last,only here\n".encode()).samples
+    assert samples["who"] == ("actor 0", "actor 1", "actor 2")
+    assert samples["late"] == ()
+
+
+def test_samples_are_not_in_the_summary():
+    """The summary (stored in meta.json, printed by --json) keeps its keys: no samples in it."""
+    summary = _read("plain_date_who_what.csv").summary()
+    assert "samples" not in summary
+    assert "Gunmen" not in json.dumps(summary)
+
+
+def _lanes(result, lane: str) -> list[str]:
+    """The timeline's lanes for an import's events, by actor or by actor group."""
+    return figures.lane_order(frame.prepare(result.events), lane=lane)
+
+
+def test_timelinejs_lanes_follow_group():
+    """TimelineJS's Group gives the lanes, whether lanes are one per actor or one per actor group."""
+    result = _read("timelinejs_template.csv")
+    assert result.mapping[schema.ACTOR] == result.mapping[schema.ACTOR_GROUP] == "Group"
+    groups = {"Attackers", "Officials", "Programmers", "Rescuers"}
+    assert set(_lanes(result, schema.ACTOR)) == groups | {UNKNOWN}
+    assert set(_lanes(result, schema.ACTOR_GROUP)) == groups | {figures.NO_GROUP}
+    assert not [n for n in result.notices if "one lane" in n]
+
+
+def test_timelinejs_group_still_goes_where_the_user_maps_it():
+    """Mapping Group to another field takes it from the preset's actor and actor group."""
+    result = _read("timelinejs_template.csv", mapping={"target": "Group"})
+    assert result.mapping["target"] == "Group"
+    assert schema.ACTOR not in result.mapping and schema.ACTOR_GROUP not in result.mapping
+
+
+def test_empty_timelinejs_group_is_reported():
+    """A TimelineJS sheet whose Group is empty in every row says every event is in one lane."""
+    rows = list(csv.DictReader(io.StringIO((DATA / "timelinejs_template.csv").read_text())))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows({**row, "Group": ""} for row in rows)
+    result = _read_bytes(out.getvalue().encode())
+    assert result.preset == "timelinejs"
+    assert _lanes(result, schema.ACTOR) == [UNKNOWN]
+    lane_notices = [n for n in result.notices if "Group" in n and "one lane" in n]
+    assert len(lane_notices) == 1, result.notices
+
+
+REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
+
+
+@pytest.mark.skipif(not REALDATA.is_dir(), reason=f"no real-data samples at {REALDATA}")
+@pytest.mark.parametrize(
+    ("name", "groups", "notice"),
+    [
+        ("timelinejs_knightlab_women_in_computing.csv", {UNKNOWN}, True),
+        (
+            "timelinejs_filled_climate_negotiations_fr.csv",
+            {"Recherche", "Processus politique", "Expertise"},
+            False,
+        ),
+    ],
+)
+def test_real_timelinejs_sheets_lanes(name, groups, notice):
+    """Real TimelineJS sheets: lanes follow a filled Group; an all-empty Group gives the one-lane notice."""
+    from timeline.ingest import ImportOptions, read_events
+
+    result = read_events((REALDATA / name).read_bytes(), ImportOptions(file_name=name))
+    assert set(_lanes(result, schema.ACTOR)) == groups
+    assert any("Group" in n and "one lane" in n for n in result.notices) is notice

@@ -315,7 +315,10 @@ PRESETS: dict[str, Preset] = {
             END_TIME: "End Time",
             s.TITLE: "Headline",
             s.DESCRIPTION: "Text",
+            # TimelineJS draws one row per Group: here it is both the lane (actor) and its group, so lanes
+            # by actor and lanes by actor group both follow it.
             s.ACTOR: "Group",
+            s.ACTOR_GROUP: "Group",
             s.EVENT_TYPE: "Type",
         },
         not_events=(("Type", "title", "a TimelineJS title slide (Type=title), not an event"),),
@@ -437,19 +440,21 @@ def resolve_mapping(
         mapping[DATE] = mapping.pop(s.TIMESTAMP)
     if s.END in mapping:
         mapping[END_DATE] = mapping.pop(s.END)
-    taken = set(mapping.values())
+    # A column the user gave to a field is not also given by the preset; a preset may give one column to
+    # two fields on purpose (TimelineJS's Group).
+    chosen = set(mapping.values())
     skipped = {f for f, c in overrides.items() if not c}
     for field_name, column in preset.mapping.items():
         if (
             field_name not in mapping
             and field_name not in skipped
             and column in columns
-            and column not in taken
+            and column not in chosen
         ):
             mapping[field_name] = column
-            taken.add(column)
     if preset.name != "generic":
         return mapping
+    taken = set(mapping.values())
     for field_name in GENERIC_NAMES:
         if field_name in mapping or field_name in skipped:
             continue
