@@ -12,10 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.canonical import canonical_events
-from timeline import casualties, figure_parts, richtext
+from timeline import figure_parts, figures, richtext
 from timeline import frame as frames
 from timeline import schema as s
-from timeline import toll_figures as tf
 
 # A Text cell of the TimelineJS template, as Google Sheets exports it.
 TIMELINEJS_TEXT = (
@@ -181,16 +180,17 @@ def test_plain_output_never_holds_a_tag(text: str) -> None:
         assert A_TAG.search(name) is None
 
 
-def test_hover_headlines_are_plain_text() -> None:
-    """A TimelineJS headline with markup shows as its text in a figure's hover, not as tags."""
+def test_hover_headlines_show_titles_as_stated_and_descriptions_as_plain_text() -> None:
+    """A title is shown as written; an untitled event's TimelineJS description stands in as its text, not
+    as tags, in the timeline's hover."""
     frame = frames.prepare(
         canonical_events(
             {
                 s.TIMESTAMP: "2024-03-22T17:00Z",
-                s.TITLE: "<b>Ada</b> &amp; <i>Babbage</i>",
+                s.DESCRIPTION: "<p><b>Ada</b> &amp; <i>Babbage</i></p>",
                 s.FATALITIES: 1,
             },
-            {s.TIMESTAMP: "2024-03-22T18:00Z", s.TITLE: "<p></p>", s.FATALITIES: 2},
+            {s.TIMESTAMP: "2024-03-22T18:00Z", s.DESCRIPTION: "<p></p>", s.FATALITIES: 2},
             {s.TIMESTAMP: "2024-03-22T19:00Z", s.TITLE: "a < b", s.FATALITIES: 3},
             event_type="statement",
             time_precision="minute",
@@ -198,7 +198,7 @@ def test_hover_headlines_are_plain_text() -> None:
         )
     )
     assert figure_parts.headlines(frame).tolist() == ["Ada & Babbage", "(no title)", "a < b"]
-    fig = tf.toll_figure(reports=casualties.toll_reports(frame), tz="UTC")
+    fig = figures.timeline_figure(frame=frame)
     sent = json.dumps(fig.to_plotly_json(), default=str)
     assert "Ada &amp; Babbage" in sent
     assert "a &lt; b" in sent

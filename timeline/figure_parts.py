@@ -105,9 +105,14 @@ def stated(frame: pd.DataFrame, tz: str) -> pd.Series:
 
 
 def headlines(frame: pd.DataFrame) -> pd.Series:
-    """Each event's title as plain text (a TimelineJS headline may hold HTML), else "(no title)"."""
-    title = richtext.plain_texts(frame[s.TITLE])
+    """Each event's title as stated, else its description as plain text (TimelineJS descriptions are HTML),
+    else "(no title)"; indexed from 0."""
+    title = frame[s.TITLE].astype(object)
     titled = title.notna() & (title.astype(str).str.strip() != "")
+    if s.DESCRIPTION in frame.columns:
+        described = richtext.plain_texts(frame[s.DESCRIPTION]).astype(object)
+        title = title.where(titled, described)
+        titled = title.notna() & (title.astype(str).str.strip() != "")
     return title.where(titled, "(no title)").reset_index(drop=True)
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from timeline import display, loading, richtext
+from timeline import display, loading
 from timeline import figure_parts as parts
 from timeline import schema as s
 from timeline.dates import MINUTE, SECOND, validate_zone
@@ -23,7 +23,7 @@ from timeline.frame import START_US, STOP_US
 
 # Okabe–Ito first, then Paul Tol's muted scheme: distinguishable with the common colour-vision deficiencies.
 EVENT_TYPE_COLORS: dict[str, str] = {
-    "attack": "#D55E00",  # vermillion
+    "attack": parts.ANCHOR_COLOR,  # vermillion
     "claim": "#CC79A7",  # reddish purple
     "statement": "#0072B2",  # blue
     "condemnation": "#E69F00",  # orange
@@ -88,7 +88,7 @@ _MONDAY = -3 * _US_PER_DAY  # 1969-12-29, the Monday before the epoch: weeks sta
 _YEAR_ZERO_MONTHS = 1970 * 12  # months from year 0 to the epoch, so multi-year bins start at round years
 # Counts per cell: one light-to-dark blue, readable with any colour vision; a single event is never white.
 _COUNT_COLORS = [[0.0, "#9ECAE1"], [1.0, "#08306B"]]
-_SELECTED_CELL = "#D55E00"
+_SELECTED_CELL = parts.ANCHOR_COLOR
 _STRIP_INSIDE = "#6B6B6B"
 _STRIP_SPREAD = "#BDBDBD"
 _INTERVAL_OPACITY = 0.55
@@ -688,7 +688,7 @@ def _base_figure(height: int, title: str | None, placed: _Placed, message: str |
     if placed.log:
         axis.update(tickvals=list(_LOG_TICKS), ticktext=[f"T+{t}" for t in _LOG_TICKS.values()])
     elif placed.origin is not None:
-        axis.update(zeroline=True, zerolinecolor="#D55E00", ticksuffix=" h")
+        axis.update(zeroline=True, zerolinecolor=parts.ANCHOR_COLOR, ticksuffix=" h")
     layout = {
         "height": height,
         "margin": {"t": top, "b": _MARGIN_BOTTOM, "l": 10, "r": 10},
@@ -890,14 +890,6 @@ def _add_selectable_cells(
     )
 
 
-def _headlines(frame: pd.DataFrame) -> pd.Series:
-    """The title, else the description, else a placeholder, as plain text: markup in a cell (TimelineJS
-    sheets hold HTML) reads as its reader would see it, and a title of markup alone counts as none."""
-    title = richtext.plain_texts(frame[s.TITLE])
-    titled = title.notna() & (title.astype(str).str.strip() != "")
-    return title.where(titled, richtext.plain_texts(frame[s.DESCRIPTION])).fillna("(no title)")
-
-
 def _add_events(
     spec: _Spec,
     frame: pd.DataFrame,
@@ -927,7 +919,7 @@ def _add_events(
             frame[s.EVENT_ID].astype(object).to_numpy(),
             display.hover_texts(display.stated_times(frame, tz)),
             display.hover_texts(frame[s.ACTOR], name_chars),
-            display.hover_texts(_headlines(frame), headline_chars),
+            display.hover_texts(parts.headlines(frame), headline_chars),
             display.hover_texts(source.fillna("not stated"), name_chars),
         ]
     )
@@ -1021,7 +1013,7 @@ def _add_anchor(spec: _Spec, anchor: _AnchorPlace, placed: _Placed) -> None:
         return  # the whole axis is time since the anchor, and T+0 lies outside a log axis
     row = anchor.row
     start, stop = placed.position(np.array([anchor.start, anchor.stop], dtype=np.int64))
-    title = richtext.plain(str(row[s.TITLE])) if pd.notna(row[s.TITLE]) else ""  # as _headlines reads it
+    title = str(row[s.TITLE]) if pd.notna(row[s.TITLE]) else ""
     name = parts.shorten(title if title.strip() else str(row[s.EVENT_TYPE]), 80)
     shapes = spec.layout.setdefault("shapes", [])
     if str(row[s.TIME_PRECISION]) not in (s.PRECISIONS[SECOND], s.PRECISIONS[MINUTE]) or pd.notna(row[s.END]):
@@ -1034,7 +1026,7 @@ def _add_anchor(spec: _Spec, anchor: _AnchorPlace, placed: _Placed) -> None:
                 "x1": stop,
                 "y0": 0,
                 "y1": 1,
-                "fillcolor": "#D55E00",
+                "fillcolor": parts.ANCHOR_COLOR,
                 "opacity": 0.08,
                 "line": {"width": 0},
                 "layer": "below",
@@ -1050,7 +1042,7 @@ def _add_anchor(spec: _Spec, anchor: _AnchorPlace, placed: _Placed) -> None:
             "x1": start,
             "y0": 0,
             "y1": 1,
-            "line": {"color": "#D55E00", "width": 1.5, "dash": "dash"},
+            "line": {"color": parts.ANCHOR_COLOR, "width": 1.5, "dash": "dash"},
             "name": "anchor",
         }
     )
@@ -1064,6 +1056,6 @@ def _add_anchor(spec: _Spec, anchor: _AnchorPlace, placed: _Placed) -> None:
             "xanchor": "left",
             "yanchor": "bottom",
             "showarrow": False,
-            "font": {"color": "#D55E00"},
+            "font": {"color": parts.ANCHOR_COLOR},
         }
     )
