@@ -39,6 +39,7 @@ from timeline import (
     figures,
     reaction_figures,
     reactions,
+    richtext,
     store,
     toll_figures,
 )
@@ -79,6 +80,12 @@ TABLE_COLUMNS = (
 FILTER_FIELDS = ("actors", "groups", "types", "start", "end", "query")  # what "Reset filters" clears
 AXIS_LABELS = {"time": "Clock time", "relative": "Time since anchor", "log": "Time since anchor (log)"}
 NO_COLUMN = "(none)"
+TOLL_MODE_LABELS = {
+    "reports": "Reports of one incident: the highest figure certainly public so far",
+    "totals": "Totals per period: many incidents",
+}
+STATED_TIME_COLUMN = "time_as_stated"  # the page's wording of each time, last in a CSV download
+MAX_LINKS_SHOWN = 8  # links of one description offered as buttons
 # "Copy link" in one click. The link is data, set as text (never as HTML). The clipboard API needs a secure
 # context (https or localhost); on a plain-http server the older copy command of a selected field does it.
 COPY_LINK = st.components.v2.component(
@@ -158,15 +165,30 @@ def _counts(dataset_id: str, version: str, column: str) -> pd.Series:
     return frames.counts(_frame(dataset_id, version), column)
 
 
-@st.cache_resource(max_entries=32, show_spinner=False)
-def _anchor_rows(dataset_id: str, version: str, anchor_id: str | None) -> pd.DataFrame:
-    """The anchor event's row with its title (empty without one), found once: it scans every event id."""
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _event_rows(dataset_id: str, version: str, event_id: str | None) -> pd.DataFrame:
+    """One event's row with every column (empty without an id, or when this version lacks it), found once:
+    it scans every event id."""
     frame = _frame(dataset_id, version)
     found = np.zeros(len(frame), dtype=bool)
-    if anchor_id is not None:
-        found[np.flatnonzero((frame[s.EVENT_ID] == anchor_id).to_numpy())[:1]] = True
-    title = store.load(dataset_id, version, columns=[s.TITLE]) if found.any() else None
-    return views.rows(frame, found, [*frame.columns, s.TITLE] if title is not None else None, title)
+    if event_id is not None:
+        found[np.flatnonzero((frame[s.EVENT_ID] == event_id).to_numpy())[:1]] = True
+    if not found.any():
+        return views.rows(frame, found, [*frame.columns, *frames.DETAIL_COLUMNS], _details_schema())
+    return views.rows(frame, found, details=_details(dataset_id, version))
+
+
+def _details_schema() -> pa.Table:
+    """No rows of the detail columns: what an empty event row is joined with, without reading a file."""
+    return s.empty_table().select(list(frames.DETAIL_COLUMNS))
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _default_toll_mode(dataset_id: str, version: str) -> str:
+    """How the casualties view opens for a version: decided from all its reports, so filters never flip it."""
+    frame, text = _frame(dataset_id, version), _details(dataset_id, version)
+    reported = pc.or_(pc.is_valid(text[s.FATALITIES]), pc.is_valid(text[s.INJURED])).to_numpy()
+    return casualties.default_mode(casualties.toll_reports(views.rows(frame, reported, details=text)))
 
 
 @st.cache_data(max_entries=8, show_spinner="Reading the file…")
@@ -371,23 +393,26 @@ def _sync_url(current: views.View) -> str:
     return urlunsplit(address._replace(path=address.path or "/", query=urlencode(query, doseq=True)))
 
 
-def _event_details(frame: pd.DataFrame, event_id: str, tz: str) -> None:
-    rows = frame[frame[s.EVENT_ID] == event_id]
+def _event_details(version: store.VersionInfo, current: views.View) -> None:
+    """The open event (the view's `event`): its full text, links, source and every stored field."""
+    rows = _event_rows(version.dataset_id, version.version, current.event)
     if rows.empty:
         return
     row = rows.iloc[0]
-    stated = display.stated_times(rows, tz).iloc[0]
     with st.container(border=True):
-        st.markdown(f"#### {_plain(row[s.TITLE] or row[s.EVENT_TYPE])}")
-        st.caption(f"{stated} · {_plain(row[s.ACTOR])} · {_plain(row[s.EVENT_TYPE])}")
+        title = str(row[s.TITLE]) if pd.notna(row[s.TITLE]) else str(row[s.EVENT_TYPE])
+        st.markdown(f"#### {_plain(title)}")
+        stated = display.stated_times(rows, current.tz).iloc[0]
+        st.caption(_plain(f"{stated} · {row[s.ACTOR]} · {row[s.EVENT_TYPE]}"))
         if pd.notna(row[s.DESCRIPTION]):
-            st.text(row[s.DESCRIPTION])
+            st.text(richtext.plain(str(row[s.DESCRIPTION])))
+            for text, url in richtext.links(str(row[s.DESCRIPTION]))[:MAX_LINKS_SHOWN]:
+                st.link_button(f"Link: {text or url}"[:120], url)
         if pd.notna(row[s.SOURCE_URL]):
             st.link_button(f"Open source: {row[s.SOURCE_NAME] or row[s.SOURCE_URL]}"[:120], row[s.SOURCE_URL])
         elif pd.notna(row[s.SOURCE_NAME]):
-            st.caption(f"Source: {_plain(row[s.SOURCE_NAME])}")
+            st.caption(_plain(f"Source: {row[s.SOURCE_NAME]}"))
         fields = {c: row[c] for c in s.COLUMN_NAMES if c != s.EXTRA and pd.notna(row[c])}
-        fields["time as stated by the source"] = display.source_time(rows).iloc[0]
         if pd.notna(row[s.EXTRA]):
             fields.update({f"extra: {k}": v for k, v in json.loads(row[s.EXTRA]).items()})
         st.dataframe(
@@ -395,12 +420,31 @@ def _event_details(frame: pd.DataFrame, event_id: str, tz: str) -> None:
             hide_index=True,
             width="stretch",
         )
-        st.button(
+        left, right = st.columns(2)
+        left.button(
             "Use as anchor (time zero)",
-            key=f"anchor-{event_id}",
+            key=f"anchor-{current.event}",
             on_click=_set_field,
-            args=("anchor", event_id),
+            args=("anchor", current.event),
+            disabled=current.anchor == current.event,
         )
+        right.button("Close", key=f"close-{current.event}", on_click=_set_field, args=("event", None))
+
+
+def _take_selection(key: str) -> None:
+    """on_select of a chart or table that lists events: the chosen event opens (the view's `event`).
+
+    A chart's points carry the event id as their first customdata; a table's rows are looked up in the
+    ids it listed (kept beside it when it was drawn)."""
+    selection = st.session_state[key].selection
+    ids = [p.get("customdata") for p in selection.get("points", [])]
+    ids = [i[0] if isinstance(i, list) and i else i for i in ids]
+    listed = st.session_state.get(f"{key}:ids")
+    if listed is not None:
+        ids += [listed[r] for r in selection.get("rows", []) if 0 <= r < len(listed)]
+    chosen = next((i for i in ids if isinstance(i, str) and i), None)
+    if chosen is not None:
+        _set_field("event", chosen)
 
 
 def _set_field(field: str, value: object) -> None:
@@ -416,7 +460,9 @@ def _plain(text: object) -> str:
     return value
 
 
-def _timeline_tab(shown: pd.DataFrame, current: views.View, anchor: _Anchor) -> None:
+def _timeline_tab(
+    shown: pd.DataFrame, current: views.View, anchor: _Anchor, version: store.VersionInfo
+) -> None:
     left, right = st.columns(2)
     left.radio(
         "Lanes",
@@ -436,7 +482,8 @@ def _timeline_tab(shown: pd.DataFrame, current: views.View, anchor: _Anchor) -> 
     relative = current.axis != "time" and origin is not None
     if current.axis != "time" and origin is None:
         st.info("Time since the anchor needs an anchor event: pick one from an event's details.")
-    windowed = current.start is not None or current.end is not None
+    window = views.window(current)
+    windowed = window != (None, None)
     fig = figures.timeline_figure(
         frame=shown,
         tz=current.tz,
@@ -446,26 +493,41 @@ def _timeline_tab(shown: pd.DataFrame, current: views.View, anchor: _Anchor) -> 
         relative_to_us=origin.start_us if relative else None,
         log=relative and current.axis == "log",
         anchor_frame=anchor.rows,
+        window_us=window if windowed else None,
     )
-    if fig.layout.meta and fig.layout.meta.get("mode") == "aggregated":
+    aggregated = bool(fig.layout.meta) and fig.layout.meta.get("mode") == "aggregated"
+    if aggregated:
         st.info(
             f"{len(shown):,} events in view: the chart shows counts per lane and "
-            f"{fig.layout.meta.get('bin')}. Narrow the filters or the time window to see single events."
+            f"{fig.layout.meta.get('bin')}. Drag a box over cells to show their events, or narrow the "
+            "filters or the time window."
         )
-    chosen = st.plotly_chart(
-        fig, on_select="rerun", selection_mode=("points",), key="timeline_chart", width="stretch"
+    st.plotly_chart(
+        fig,
+        key="timeline_chart",
+        width="stretch",
+        on_select=functools.partial(_take_timeline_selection, "timeline_chart"),
+        selection_mode=("points", "box"),
     )
-    points = (chosen or {}).get("selection", {}).get("points", []) if chosen else []
-    ids = [
-        p.get("customdata")[0] if isinstance(p.get("customdata"), list) else p.get("customdata")
-        for p in points
-    ]
-    ids = [i for i in ids if i]
-    if ids and s.TITLE in shown.columns:  # a selection left over from single events is not one of counts
-        _event_details(shown, ids[0], current.tz)
-    else:
+    if current.event is None:
         st.caption("Click an event to see its full text, its source and every stored field.")
+    _event_details(version, current)
     _figure_download(fig, "timeline", current)
+
+
+def _take_timeline_selection(key: str) -> None:
+    """on_select of the timeline: cells of counts narrow the view to their lanes and time span (a
+    drill-down); an event opens its details."""
+    points = st.session_state[key].selection.get("points", [])
+    drill = figures.drill_down(points)
+    if drill is None:
+        _take_selection(key)
+        return
+    view = _view()
+    lanes = "actors" if view.lanes == "actor" else "groups"
+    start, end = views.window_text(drill.start_us, drill.stop_us, view.tz)
+    known = tuple(lane for lane in drill.lanes if lane != figures.NO_GROUP)
+    _set_view(dataclasses.replace(view, start=start, end=end, **({lanes: known} if known else {})))
 
 
 def _figure_download(fig: go.Figure, name: str, current: views.View) -> None:
@@ -503,7 +565,7 @@ def _reactions_tab(
         "One row per",
         views.GROUPINGS,
         horizontal=True,
-        format_func={"actor": "actor", "group": "actor group", "type": "actor type"}.get,
+        format_func=reactions.GROUPING_NAMES.get,
         **_control("by"),
     )
     types = sorted(_counts(version.dataset_id, version.version, s.EVENT_TYPE).index)
@@ -526,7 +588,26 @@ def _reactions_tab(
     fig = reaction_figures.reactions_figure(
         reactions=first, tz=current.tz, log=current.reaction_axis == "log", anchor=origin
     )
-    st.plotly_chart(fig, width="stretch", key="reactions_chart")
+    st.plotly_chart(
+        fig,
+        width="stretch",
+        key="reactions_chart",
+        on_select=functools.partial(_take_selection, "reactions_chart"),
+        selection_mode=("points",),
+    )
+    if len(first):
+        st.markdown("**Who reacted first**, ranked by when each first reaction had certainly come")
+        _event_list(
+            "reactions_table",
+            reactions.latency_table(first, current.tz, by=current.by),
+            {
+                reactions.SOURCE_LINK: st.column_config.LinkColumn(
+                    "source link", display_text="open", validate=r"^https?://"
+                ),
+                reactions.FIRST_REACTION: st.column_config.TextColumn(width="large"),
+            },
+        )
+        _event_details(version, current)
     silent = reactions.silent_lanes(shown, first, by=current.by)
     if silent:
         listed = ", ".join(silent[:30]) + (f" and {len(silent) - 30} more" if len(silent) > 30 else "")
@@ -540,28 +621,63 @@ def _reactions_tab(
     _figure_download(fig, "reactions", current)
 
 
-def _casualties_tab(shown: pd.DataFrame, current: views.View, anchor: _Anchor) -> None:
-    reports = casualties.toll_reports(shown)
-    fig = toll_figures.toll_figure(reports=reports, tz=current.tz, anchor=anchor.origin)
-    st.plotly_chart(fig, width="stretch", key="toll_chart")
+def _event_list(key: str, table: pd.DataFrame, column_config: dict) -> None:
+    """A table of events (its last column their ids, hidden) whose rows open an event when chosen."""
+    st.session_state[f"{key}:ids"] = table[s.EVENT_ID].tolist()
+    st.dataframe(
+        table.drop(columns=[s.EVENT_ID]),
+        hide_index=True,
+        width="stretch",
+        key=key,
+        on_select=functools.partial(_take_selection, key),
+        selection_mode="single-row",
+        column_config=column_config,
+    )
+
+
+def _casualties_tab(
+    shown: pd.DataFrame, current: views.View, anchor: _Anchor, version: store.VersionInfo, default: str
+) -> None:
+    """shown: the kept rows that report a toll, with their text; default: the dataset's own toll mode."""
+    st.radio(
+        "Show",
+        views.TOLL_MODES,
+        horizontal=True,
+        format_func=TOLL_MODE_LABELS.get,
+        help="The dataset's default is chosen from its reports: many places mean many incidents.",
+        **_control("toll", to_widget=lambda mode: mode or default),
+    )
+    mode = current.toll or default
+    reports = casualties.with_disagreements(casualties.toll_reports(shown))
+    fig = toll_figures.toll_figure(reports=reports, tz=current.tz, anchor=anchor.origin, mode=mode)
+    st.plotly_chart(
+        fig,
+        width="stretch",
+        key="toll_chart",
+        on_select=functools.partial(_take_selection, "toll_chart"),
+        selection_mode=("points",),
+    )
     if len(reports):
         rows = shown.set_index(s.EVENT_ID).loc[reports[s.EVENT_ID]].reset_index()
         listing = pd.DataFrame(
             {
                 "time": display.stated_times(rows, current.tz).to_numpy(),
-                "measure": reports["measure"].to_numpy(),
-                "reported": reports["value"].to_numpy(),
+                "measure": reports[casualties.MEASURE].to_numpy(),
+                "reported": reports[casualties.VALUE].to_numpy(),
                 "reported by": reports[s.ACTOR].astype(str).to_numpy(),
+                "kind": reports[casualties.REPORTER].to_numpy(),
+                "disagrees with": casualties.disagreement_texts(reports, current.tz).to_numpy(),
                 "source": reports[s.SOURCE_NAME].to_numpy(),
                 "link": reports[s.SOURCE_URL].to_numpy(),
+                s.EVENT_ID: reports[s.EVENT_ID].to_numpy(),
             }
         )
-        st.dataframe(
+        _event_list(
+            "toll_table",
             listing,
-            hide_index=True,
-            width="stretch",
-            column_config={"link": st.column_config.LinkColumn("Source link", validate=r"^https?://")},
+            {"link": st.column_config.LinkColumn("Source link", display_text="open", validate=r"^https?://")},
         )
+        _event_details(version, current)
     _figure_download(fig, "casualties", current)
 
 
@@ -572,26 +688,33 @@ def _table_tab(
     listed = frames.with_details(frames.ordered(shown, TABLE_ROWS_SHOWN), details())
     table = pd.DataFrame(
         {
-            # Sortable start (wall clock in the display zone) beside the honest wording of the time.
-            "start": display.local_times(listed[s.TIMESTAMP], current.tz),
+            # The time as the source stated it leads; the sortable start of its interval follows.
             "time": display.stated_times(listed, current.tz),
+            "start": display.local_times(listed[s.TIMESTAMP], current.tz),
             **{c: listed[c] for c in TABLE_COLUMNS},
         }
     )
+    table[s.DESCRIPTION] = richtext.plain_texts(table[s.DESCRIPTION])  # TimelineJS descriptions are HTML
     if len(shown) > TABLE_ROWS_SHOWN:
         st.caption(
             f"The first {TABLE_ROWS_SHOWN:,} of {len(shown):,} events are listed; "
             "the downloads hold all of them."
         )
+    st.session_state["events_table:ids"] = table[s.EVENT_ID].tolist()
     st.dataframe(
         table,
         hide_index=True,
         width="stretch",
+        key="events_table",
+        on_select=functools.partial(_take_selection, "events_table"),
+        selection_mode="single-row",
         column_config={
-            "start": st.column_config.DatetimeColumn(
-                f"Start ({current.tz})", format="YYYY-MM-DD HH:mm", help="start of the interval; sorts"
-            ),
             "time": st.column_config.TextColumn("Time as stated", width="medium"),
+            "start": st.column_config.DatetimeColumn(
+                f"Earliest start ({current.tz})",
+                format="YYYY-MM-DD HH:mm",
+                help="the earliest moment the event could have started, in the display zone; sorts",
+            ),
             s.SOURCE_URL: st.column_config.LinkColumn(
                 "Source link", display_text="open", validate=r"^https?://"
             ),
@@ -599,11 +722,14 @@ def _table_tab(
             s.EVENT_ID: st.column_config.TextColumn("Event id"),
         },
     )
+    _event_details(version, current)
     stem = f"{version.dataset_id}-{version.version}-filtered"
     left, right = st.columns(2)
     left.download_button(
         "Download CSV",
-        lambda: store.csv_bytes(frames.to_table(frames.with_details(frames.ordered(shown), details()))),
+        lambda: store.csv_bytes(
+            _with_stated_time(frames.with_details(frames.ordered(shown), details()), current.tz)
+        ),
         file_name=f"{stem}.csv",
         mime="text/csv",
     )
@@ -613,6 +739,13 @@ def _table_tab(
         file_name=f"{stem}.parquet",
         mime="application/vnd.apache.parquet",
     )
+
+
+def _with_stated_time(events: pd.DataFrame, tz: str) -> pa.Table:
+    """Events for a CSV download: the canonical columns, then each event's time worded as the page words it
+    (a reader of the file meets the stated day first too)."""
+    table = frames.to_table(events)
+    return table.append_column(STATED_TIME_COLUMN, pa.array(display.stated_times(events, tz), pa.string()))
 
 
 def _dataset_tab(version: store.VersionInfo) -> None:
@@ -783,7 +916,7 @@ def main() -> None:
     anchor_id = current.anchor or _default_anchor(
         version.dataset_id, version.version, version.meta.get("anchor")
     )
-    rows = _anchor_rows(version.dataset_id, version.version, anchor_id)
+    rows = _event_rows(version.dataset_id, version.version, anchor_id)
     anchor = _Anchor(rows, reactions.anchor_of(rows, anchor_id))
     head, share = header.columns([5, 1])
     head.markdown(
@@ -798,16 +931,19 @@ def main() -> None:
             # Counts per lane need few columns, and copying a million rows of text is what costs.
             counted = shown_count > figures.MAX_EVENTS and current.axis != "log"
             if counted:
-                _timeline_tab(views.rows(frame, kept, figures.AGGREGATED_COLUMNS), current, anchor)
+                _timeline_tab(views.rows(frame, kept, figures.AGGREGATED_COLUMNS), current, anchor, version)
             else:
-                _timeline_tab(views.rows(frame, kept, details=details()), current, anchor)
+                _timeline_tab(views.rows(frame, kept, details=details()), current, anchor, version)
         elif name == "reactions":
             _reactions_tab(views.rows(frame, kept), details(), current, anchor, version)
         elif name == "casualties":
             # Only events that report a toll are read for it.
             text = details()
             reported = pc.or_(pc.is_valid(text[s.FATALITIES]), pc.is_valid(text[s.INJURED])).to_numpy()
-            _casualties_tab(views.rows(frame, kept & reported, details=text), current, anchor)
+            default = _default_toll_mode(version.dataset_id, version.version)
+            _casualties_tab(
+                views.rows(frame, kept & reported, details=text), current, anchor, version, default
+            )
         elif name == "table":
             _table_tab(views.rows(frame, kept), details, current, version)
         else:

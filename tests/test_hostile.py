@@ -557,7 +557,7 @@ def test_page_upload_answers_with_one_error_or_a_preview(
     [save] = _save_buttons(at)
     save.click().run()
     assert not at.exception and not at.error
-    dataset_id = at.selectbox(key="dataset").value
+    dataset_id = at.selectbox(key="w:dataset").value
     assert store.load(dataset_id, root=page_store).equals(expected.events)
 
 

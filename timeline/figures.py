@@ -902,12 +902,14 @@ def _add_events(
 ) -> None:
     """Point events as markers, intervals (coarse times or durations) as bars: one pair of traces per type."""
     headline_chars, name_chars = caps
-    # Who: the lane's full name is each event's y (the axis shows it shortened); the actor is cut to fit.
-    who = "%{y}" if lane == s.ACTOR else "%{customdata[2]} (%{y})"
+    # Who, named in full (cut only to fit the figure): the hover shows the axis's shortened label as %{y}.
     hover = (
-        f"<b>%{{customdata[3]}}</b><br>%{{customdata[1]}}<br>{who} · %{{fullData.name}}"
+        "<b>%{customdata[3]}</b><br>%{customdata[1]}<br>%{customdata[2]} · %{fullData.name}"
         "<br>Source: %{customdata[4]}<extra></extra>"
     )
+    who = frame[s.ACTOR].astype(object).fillna(s.UNKNOWN_ACTOR)
+    if lane != s.ACTOR:
+        who = who.astype(str) + " (" + frame[lane].astype(object).fillna(NO_GROUP).astype(str) + ")"
     precision = pd.Categorical(frame[s.TIME_PRECISION].astype(object), categories=s.PRECISIONS).codes
     has_end = frame[s.END].notna().to_numpy()
     point = np.isin(precision, _PRECISE) & ~has_end
@@ -918,7 +920,7 @@ def _add_events(
         [
             frame[s.EVENT_ID].astype(object).to_numpy(),
             display.hover_texts(display.stated_times(frame, tz)),
-            display.hover_texts(frame[s.ACTOR], name_chars),
+            display.hover_texts(who, name_chars),
             display.hover_texts(parts.headlines(frame), headline_chars),
             display.hover_texts(source.fillna("not stated"), name_chars),
         ]

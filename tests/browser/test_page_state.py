@@ -160,7 +160,7 @@ def test_a_typed_window_is_the_window_drawn(
     found, total = showing(page)
     assert total == GENERATED_ROWS and 0 < found < total
     left, right = page.evaluate(X_RANGE)
-    assert (left[:10], right[:10]) == drawn and left[10:].strip(" 0:.") == right[10:].strip(" 0:.") == ""
+    assert (left[:10], right[:10]) == drawn and left[10:].strip("T 0:.") == right[10:].strip("T 0:.") == ""
 
 
 def test_a_zone_change_keeps_the_typed_window(
@@ -173,7 +173,7 @@ def test_a_zone_change_keeps_the_typed_window(
     _type_window(page, "2024-03-10", "2024-03-10")
     wait_ready(page)
     before = showing(page)
-    zone = page.get_by_label("Display time zone")
+    zone = page.get_by_role("combobox", name="Display time zone")
     zone.click()
     zone.press_sequentially("Europe/Mosc")
     page.get_by_role("option", name="Europe/Moscow", exact=True).click()
@@ -184,4 +184,6 @@ def test_a_zone_change_keeps_the_typed_window(
     expect(page.get_by_label("To (inclusive)", exact=True)).to_have_value("2024-03-11T02:59")
     assert "times in Europe/Moscow" in _line(page)
     left, right = page.evaluate(X_RANGE)
-    assert left.startswith("2024-03-10 03:00") and right.startswith("2024-03-11 03:00")
+    assert left.replace("T", " ").startswith("2024-03-10 03:00") and right.replace("T", " ").startswith(
+        "2024-03-11 03:00"
+    )
