@@ -37,6 +37,7 @@ from timeline import (
     display,
     figure_parts,
     figures,
+    mapping_form,
     reaction_figures,
     reactions,
     richtext,
@@ -79,7 +80,6 @@ TABLE_COLUMNS = (
 )
 FILTER_FIELDS = ("actors", "groups", "types", "start", "end", "query")  # what "Reset filters" clears
 AXIS_LABELS = {"time": "Clock time", "relative": "Time since anchor", "log": "Time since anchor (log)"}
-NO_COLUMN = "(none)"
 TOLL_MODE_LABELS = {
     "reports": "Reports of one incident: the highest figure certainly public so far",
     "totals": "Totals per period: many incidents",
@@ -790,29 +790,20 @@ def _import_panel(upload: st.runtime.uploaded_file_manager.UploadedFile) -> None
     name = c3.text_input("Dataset name", value=upload.name.rsplit(".", 1)[0], key="import_name")
     digest = hashlib.sha256(data).hexdigest()
     overrides: dict[str, str | None] = st.session_state.setdefault(f"overrides::{digest}", {})
+    options = ImportOptions(file_name=upload.name, mapping=dict(overrides), tz=tz, date_order=order)
     try:
-        result = _read_upload(
-            data, ImportOptions(file_name=upload.name, mapping=dict(overrides), tz=tz, date_order=order)
-        )
+        result = _read_upload(data, options)
     except TimelineError as exc:
-        st.error(f"This file cannot be imported: {exc}")
+        st.error(_plain(f"This file cannot be imported: {exc}"))
+        # A mapping choice that made the file unreadable can be undone: the editor stays, as it was.
+        usable = st.session_state.get(f"usable::{digest}")
+        if usable is None:
+            return
+        st.button("Undo the last mapping change", on_click=_restore_mapping, args=(digest, usable))
+        _mapping_editor(_read_upload(data, dataclasses.replace(options, mapping=dict(usable))), digest)
         return
-    with st.expander("Column mapping (change any field)", expanded=False):
-        columns = [NO_COLUMN, *result.columns]
-        grid = st.columns(4)
-        for position, field_name in enumerate(s.MAPPABLE_FIELDS):
-            current = result.mapping.get(
-                field_name, result.mapping.get("date") if field_name == s.TIMESTAMP else None
-            )
-            chosen = grid[position % 4].selectbox(
-                field_name,
-                columns,
-                index=columns.index(current) if current in columns else 0,
-                key=f"map::{digest}::{field_name}",
-            )
-            if chosen != (current or NO_COLUMN):
-                overrides[field_name] = None if chosen == NO_COLUMN else chosen
-                st.rerun()
+    st.session_state[f"usable::{digest}"] = dict(overrides)
+    _mapping_editor(result, digest)
     st.markdown(
         f"**{result.rows_read:,} rows read: {result.accepted:,} accepted, {result.rejected:,} rejected, "
         f"{result.duplicates:,} exact duplicates dropped** · layout {result.preset}, {result.encoding}, "
@@ -839,13 +830,52 @@ def _import_panel(upload: st.runtime.uploaded_file_manager.UploadedFile) -> None
     if result.accepted == 0:
         st.error("No row could be imported, so there is nothing to save.")
         return
-    options = ImportOptions(file_name=upload.name, mapping=dict(overrides), tz=tz, date_order=order)
     st.button(
         f"Save as dataset {dataset_id!r}",
         type="primary",
         on_click=_save_upload,
         args=(data, result, options, name, dataset_id, append),
     )
+
+
+def _mapping_editor(result: ImportResult, digest: str) -> None:
+    """Which input column holds each field, with sample values; a change reads the file again."""
+    with st.expander("Column mapping: which column holds what (change any)", expanded=False):
+        fields = mapping_form.form(result)
+        folded = st.toggle("Show the fields of a date split over several columns", key=f"map-split::{digest}")
+        for section in mapping_form.SECTIONS:
+            shown = [f for f in fields if f.section == section and (folded or not f.advanced)]
+            if not shown:
+                continue
+            st.markdown(f"**{section}**")
+            grid = st.columns(3)
+            for position, field in enumerate(shown):
+                key = f"map::{digest}::{field.key}"
+                grid[position % 3].selectbox(
+                    field.label,
+                    mapping_form.choices(result),
+                    help=field.help,
+                    format_func=functools.partial(_column_label, result.samples),
+                    key=_mirror(key, field.column),
+                    on_change=_remap,
+                    args=(digest, field.key, key, dict(result.mapping)),
+                )
+
+
+def _column_label(samples: dict, column: str | None) -> str:
+    return mapping_form.column_choice_label(column, tuple(samples.get(column, ())) if column else ())
+
+
+def _remap(digest: str, field_key: str, widget_key: str, mapping: dict[str, str]) -> None:
+    """on_change of a mapping box: the overrides the file is read again with."""
+    overrides = st.session_state.setdefault(f"overrides::{digest}", {})
+    st.session_state[f"overrides::{digest}"] = mapping_form.overrides_after(
+        field_key, st.session_state[widget_key], overrides, mapping=mapping
+    )
+
+
+def _restore_mapping(digest: str, overrides: dict[str, str | None]) -> None:
+    st.session_state[f"overrides::{digest}"] = dict(overrides)
 
 
 def _save_upload(

@@ -6,6 +6,7 @@ import re
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -142,7 +143,7 @@ def test_uploading_a_bad_csv_shows_one_error_and_saves_nothing(store_dir: Path, 
     at = _app()
     at.sidebar.file_uploader[0].upload(name, (DATA / name).read_bytes(), "text/csv").run()
     assert not at.exception
-    assert len(at.error) == 1 and name in at.error[0].value
+    assert len(at.error) == 1 and name in _read(at.error[0].value)
     assert not [b for b in at.button if b.label.startswith("Save as dataset")]
     assert sorted(p.name for p in store_dir.iterdir()) == before
 
@@ -195,3 +196,132 @@ def test_the_reactions_axis_is_its_own_and_leaves_the_timeline_axis_alone() -> N
     assert not at.exception
     assert _param(at, "raxis") == ["linear"]
     assert _param(at, "axis") == ["relative"]
+
+
+# --- what the reader reads (issue: the page must tell the truth) -----------------------------------------
+
+
+def _table_rows(at: AppTest) -> pd.DataFrame:
+    """The events table as the page lists it."""
+    return next(d.value for d in at.dataframe if "time" in d.value.columns and "actor" in d.value.columns)
+
+
+def test_the_table_leads_with_the_day_the_source_stated() -> None:
+    """Sikorski's statement, stated for 22 Mar in UTC+01:00, reads "22 Mar 2024, time not stated" first
+    in the UTC table (it read "21 Mar 2024 23:00 – …"), and the Hamas attack of 7 Oct 2023 reads 7 Oct."""
+    at = _app(tab="table")
+    table = _table_rows(at)
+    assert list(table.columns[:2]) == ["time", "start"]  # the stated time is the first column
+    stated = dict(zip(table["event_id"], table["time"], strict=True))
+    sikorski = stated["2024-03-22-sikorski-condemns-terrorism"]
+    assert sikorski.startswith("22 Mar 2024, time not stated, UTC+01:00"), sikorski
+    assert sikorski.endswith("· in UTC: 21 Mar 2024 23:00 – 22 Mar 2024 23:00"), sikorski
+    assert stated["2023-10-07-hamas-attacks-israel"].startswith("7 Oct 2023"), stated
+
+
+def test_an_open_event_in_the_link_shows_its_details_with_the_stated_day_first() -> None:
+    """?event=ID opens that event's details; their first line of time is the source's own day."""
+    at = _app(event="2024-03-22-sikorski-condemns-terrorism", tab="table")
+    assert not at.exception
+    caption = next(c.value for c in at.caption if "time not stated" in _read(c.value))
+    assert _read(caption).startswith("22 Mar 2024, time not stated, UTC+01:00 · in UTC: 21 Mar 2024 23:00")
+    assert any(b.label == "Close" for b in at.button)
+    assert _param(at, "event") == ["2024-03-22-sikorski-condemns-terrorism"]
+
+
+def test_who_reacted_first_is_the_reaction_certainly_made_first() -> None:
+    """The latency table ranks Podolyak (to the minute, T+2 h 49 min) above the day-only statements whose
+    range merely starts earlier; each row names its latency and when it had certainly come."""
+    at = _app(tab="reactions")
+    table = next(d.value for d in at.dataframe if "certainly by" in d.value.columns)
+    first = table.iloc[0]
+    assert first["actor"] == "Mykhailo Podolyak", table.head(3).to_dict("records")
+    assert first["latency"] == "T+2 h 49 min"
+    second = table.iloc[1]
+    assert second["latency"].startswith("between T+0 and"), second.to_dict()
+    assert "event_id" not in table.columns  # kept for opening the event, never shown
+
+
+def test_the_casualties_view_follows_its_mode_and_names_disagreements() -> None:
+    """The bundled reports open as one incident's reports; the listing names the reporter kind and the
+    reports each one disagrees with; toll=totals in a link shows totals per period."""
+    at = _app(tab="casualties")
+    assert at.radio(key="w:toll").value == "reports"
+    listing = next(d.value for d in at.dataframe if "disagrees with" in d.value.columns)
+    assert set(listing["kind"]) == {"officials", "media"}
+    murashko = listing[listing["reported by"] == "Mikhail Murashko"].iloc[0]
+    assert "143 by Russian Emergencies Ministry" in murashko["disagrees with"]
+    totals = _app(tab="casualties", toll="totals")
+    assert totals.radio(key="w:toll").value == "totals"
+    assert not totals.exception and not totals.error
+
+
+def test_a_link_without_v_opens_the_newest_version_and_the_page_pins_it() -> None:
+    """No v in the link: the newest version opens, and the address bar then names it (and the dataset),
+    so the link shared from there keeps showing it whatever is saved later."""
+    newest = store.version_info(bundled.DATASET_ID).version
+    at = _app(tz="Europe/Moscow")
+    assert _param(at, "v") == [newest]
+    assert _param(at, "dataset") == [bundled.DATASET_ID]
+    assert not any("newer version" in _read(i.value) for i in at.info)
+
+
+def test_a_typed_date_that_reads_both_ways_says_which_reading_was_taken() -> None:
+    """03/04/2024 typed in From is read month first: the box and the link say 2024-03-04, and a notice
+    names that reading and how to type the other."""
+    at = _app()
+    at.text_input(key="w:start").set_value("03/04/2024").run()
+    assert at.text_input(key="w:start").value == "2024-03-04"
+    assert _param(at, "from") == ["2024-03-04"]
+    notes = [_read(w.value) for w in at.sidebar.warning]
+    assert any("month first, as 4 March 2024" in n and "type 2024-04-03" in n for n in notes), notes
+
+
+def test_a_zone_change_keeps_the_instants_of_the_typed_window() -> None:
+    """A window typed in Moscow time, then the zone set to UTC: the same events, the window reworded."""
+    at = _app(tz="Europe/Moscow", **{"from": "2024-03-22", "to": "2024-03-22"})
+    before = _showing(at).split("**")[1]
+    at.selectbox(key="w:tz").set_value("UTC").run()
+    assert _showing(at).split("**")[1] == before
+    assert at.text_input(key="w:start").value == "2024-03-21T21:00"
+    assert at.text_input(key="w:end").value == "2024-03-22T20:59"
+    assert _param(at, "from") == ["2024-03-21T21:00"]
+
+
+def test_a_refused_typed_value_stays_in_its_box_with_the_reason() -> None:
+    """An unreadable From is not applied, stays in the box to be corrected, and the sidebar says why."""
+    at = _app(**{"from": "2024-03-22"})
+    at.text_input(key="w:start").set_value("yesterday-ish").run()
+    assert at.text_input(key="w:start").value == "yesterday-ish"
+    assert _param(at, "from") == ["2024-03-22"]
+    assert any("yesterday-ish" in _read(w.value) for w in at.sidebar.warning)
+
+
+def test_the_mapping_editor_speaks_plainly_and_lists_each_field_once(store_dir: Path) -> None:
+    """Uploaded, a file's mapping editor labels fields in words, once each, with sample values."""
+    at = _app()
+    content = (DATA / "plain_date_who_what.csv").read_bytes()
+    at.sidebar.file_uploader[0].upload("my events.csv", content, "text/csv").run()
+    boxes = [b for b in at.selectbox if b.key and b.key.startswith("map::")]
+    labels = [b.label for b in boxes]
+    assert len(labels) == len(set(labels))
+    assert {"Date", "Actor", "Headline"} <= set(labels)
+    assert not {"timestamp", "date", "actor_group", "end_date"} & set(labels)
+    date = next(b for b in boxes if b.label == "Date")
+    assert date.value == "date"
+    assert date.format_func("date").startswith("date — e.g. 2024-03-22, 2024-03-23")
+
+
+def test_a_mapping_that_breaks_the_file_can_be_undone(store_dir: Path) -> None:
+    """Moving the only date column to another field makes the file unreadable: the page says so, keeps the
+    editor, and "Undo the last mapping change" brings the previous reading back."""
+    at = _app()
+    content = (DATA / "plain_date_who_what.csv").read_bytes()
+    at.sidebar.file_uploader[0].upload("my events.csv", content, "text/csv").run()
+    title = next(b for b in at.selectbox if b.key and b.key.startswith("map::") and b.label == "Headline")
+    title.set_value("date").run()
+    assert any("cannot be imported" in _read(e.value) for e in at.error)
+    undo = next(b for b in at.button if b.label == "Undo the last mapping change")
+    undo.click().run()
+    assert not at.error
+    assert any("rows read" in m.value for m in at.markdown)
