@@ -437,8 +437,7 @@ def _take_selection(key: str) -> None:
     A chart's points carry the event id as their first customdata; a table's rows are looked up in the
     ids it listed (kept beside it when it was drawn)."""
     selection = st.session_state[key].selection
-    ids = [p.get("customdata") for p in selection.get("points", [])]
-    ids = [i[0] if isinstance(i, list) and i else i for i in ids]
+    ids = [next(iter(figure_parts.customdata(p)), None) for p in selection.get("points", [])]
     listed = st.session_state.get(f"{key}:ids")
     if listed is not None:
         ids += [listed[r] for r in selection.get("rows", []) if 0 <= r < len(listed)]
@@ -495,13 +494,6 @@ def _timeline_tab(
         anchor_frame=anchor.rows,
         window_us=window if windowed else None,
     )
-    aggregated = bool(fig.layout.meta) and fig.layout.meta.get("mode") == "aggregated"
-    if aggregated:
-        st.info(
-            f"{len(shown):,} events in view: the chart shows counts per lane and "
-            f"{fig.layout.meta.get('bin')}. Drag a box over cells to show their events, or narrow the "
-            "filters or the time window."
-        )
     st.plotly_chart(
         fig,
         key="timeline_chart",

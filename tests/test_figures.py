@@ -384,10 +384,7 @@ def test_aggregated_above_max_events(bundled):
     assert np.sum(heatmap.customdata) == 101
     assert list(heatmap.y) == figures.lane_order(bundled)
     assert _strip_total(fig) == 101
-    assert (
-        "101 events in view: counts per lane and day. Click a cell or drag a box to show its events."
-        in fig.layout.title.text
-    )
+    assert "101 events in view: counts per lane and day. " + figures.DRILL_HINT in fig.layout.title.text
 
 
 def test_million_events_stay_under_two_megabytes():
@@ -694,13 +691,14 @@ def test_cells_are_selectable_markers_holding_their_bin_in_utc(bundled):
 
 
 def test_drill_down_one_cell():
-    """A selected cell, as Streamlit reports it, gives its lane as the data spells it and its bin in UTC."""
+    """A selected cell, as the browser reports it (a numeric customdata row comes as an object keyed "0",
+    "1", "2"), gives its lane as the data spells it and its bin in UTC."""
     lane = "Smith & Sons <Ltd>"
     fig = figures.timeline_figure(frame=_counts_frame({lane: 3, "B": 1}), max_events=1)
     cells = _cells(fig)
     (i,) = [i for i, y in enumerate(cells.y) if y != "B"]
     point = {"curve_number": 3, "point_index": i, "x": cells.x[i], "y": cells.y[i]}
-    point["customdata"] = list(cells.customdata[i])
+    point["customdata"] = {str(k): float(v) for k, v in enumerate(cells.customdata[i])}
     start = _us("2024-03-22T17:00Z")
     assert figures.drill_down([point]) == figures.Drill(
         lanes=(lane,), start_us=start, stop_us=start + 1_000_000
@@ -821,3 +819,12 @@ def test_the_largest_figure_of_counts_stays_under_the_budget():
     assert fig.layout.meta["bin"] == "week" and "counts per lane and week" in fig.layout.title.text
     assert _heatmap(fig).y[-1] == "(201 more lanes)" and "(201 more lanes)" not in set(_cells(fig).y)
     assert np.sum(_heatmap(fig).customdata) == 300_000
+
+
+@pytest.mark.parametrize("options", [{}, {"max_events": 1}], ids=["events", "aggregated"])
+def test_the_lanes_fill_the_plot_without_blank_rows(options):
+    """The lanes' axis spans exactly its lanes: no blank rows above the first or below the last (the
+    selectable cells of counts padded it by ten rows on each side)."""
+    prepared = frames.prepare(_events(*({s.ACTOR: f"actor {i}"} for i in range(40))))
+    fig = figures.timeline_figure(frame=prepared, **options)
+    assert list(fig.layout.yaxis2.range) == [-0.5, 39.5]

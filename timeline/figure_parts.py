@@ -104,6 +104,20 @@ def stated(frame: pd.DataFrame, tz: str) -> pd.Series:
     return display.stated_times(frame.reset_index(drop=True), tz)
 
 
+def customdata(point: object) -> list:
+    """The customdata of a point a browser selected, as a list: the page receives a row of an object array
+    as a list, a row of a numeric array as an object keyed "0", "1", …, and a single value as itself."""
+    data = point.get("customdata") if isinstance(point, dict) else None
+    if isinstance(data, dict):
+        try:
+            return [data[key] for key in sorted(data, key=int)]
+        except (TypeError, ValueError):
+            return []
+    if isinstance(data, list | tuple):
+        return list(data)
+    return [] if data is None else [data]
+
+
 def headlines(frame: pd.DataFrame) -> pd.Series:
     """Each event's title as stated, else its description as plain text (TimelineJS descriptions are HTML),
     else "(no title)"; indexed from 0."""

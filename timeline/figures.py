@@ -53,7 +53,7 @@ NO_GROUP = "(no group)"
 EMPTY_MESSAGE = "No events match the filters."
 
 MAX_EVENTS = 5000  # above this many events in view, counts per lane and time bin are drawn instead
-DRILL_HINT = "Click a cell or drag a box to show its events."
+DRILL_HINT = "Drag a box over cells (a small one for one cell) to show their events."
 LANE_LABEL_CHARS = 32  # a lane's label on the y axis is cut to about this long; its hover has it all
 # What a figure of counts reads: a caller with more than max_events rows need only copy these columns.
 AGGREGATED_COLUMNS: tuple[str, ...] = (s.EVENT_ID, s.ACTOR, s.ACTOR_GROUP, START_US, STOP_US)
@@ -270,15 +270,16 @@ class Drill:
 
 def drill_down(points: list[dict]) -> Drill | None:
     """The lanes and the time span of the cells selected in a figure of counts, from Streamlit's selection
-    points: a cell's point has its lane as "y" and [bin start µs, bin stop µs, count] (UTC) as "customdata".
+    points: a cell's point has its lane as "y" and [bin start µs, bin stop µs, count] (UTC) as "customdata"
+    (which a browser sends as {"0": …, "1": …, "2": …}: see figure_parts.customdata).
     The span is the union of the cells' bins. None when no point is such a cell (nothing selected, or single
     events, whose customdata starts with an event id)."""
     lanes: set[str] = set()
     starts: list[int] = []
     stops: list[int] = []
     for point in points:
-        cell = point.get("customdata") if isinstance(point, dict) else None
-        if not isinstance(cell, list | tuple) or len(cell) != 3 or not isinstance(point.get("y"), str):
+        cell = parts.customdata(point)
+        if len(cell) != 3 or not isinstance(point.get("y"), str):
             continue
         start_us, stop_us = _whole(cell[0]), _whole(cell[1])
         if start_us is None or stop_us is None or start_us >= stop_us:
@@ -440,8 +441,14 @@ def _finish(
     and labelled by shortened name: a long name would squeeze the plot."""
     spec.layout["meta"] = meta
     # Plotly draws the first category at the bottom: reversed, the earliest lane is on top.
+    # The range is exactly the lanes: markers (the cells' selectable ones above all) would pad it.
     spec.layout["yaxis2"].update(
-        categoryorder="array", categoryarray=names[::-1], tickmode="array", tickvals=names, ticktext=labels
+        categoryorder="array",
+        categoryarray=names[::-1],
+        tickmode="array",
+        tickvals=names,
+        ticktext=labels,
+        range=[-0.5, len(names) - 0.5],
     )
     spec.text_bytes += 2 * len(json.dumps(names)) + len(json.dumps(labels))
     if anchor is not None:

@@ -187,3 +187,53 @@ def test_a_zone_change_keeps_the_typed_window(
     assert left.replace("T", " ").startswith("2024-03-10 03:00") and right.replace("T", " ").startswith(
         "2024-03-11 03:00"
     )
+
+
+def test_copy_link_copies_in_one_click_a_link_that_pins_the_version(
+    page: Page, several: Server, wait_ready: WaitReady, showing: Showing, new_page: Callable[[], Page]
+) -> None:
+    """One click on "Copy link" puts on the clipboard a link naming the dataset and its version (v), even
+    though the page was opened without them; opened elsewhere, it shows the same events."""
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=several.url)
+    page.goto(f"{several.url}/?tz=Europe/Moscow&type=statement")
+    wait_ready(page)
+    page.get_by_role("button", name="Copy link").click()
+    expect(page.get_by_text("Link copied")).to_be_visible()
+    link = page.evaluate("navigator.clipboard.readText()")
+    assert re.search(rf"[?&]dataset={BUNDLED}(&|$)", link), link
+    assert re.search(r"[?&]v=[0-9a-f]{12}(&|$)", link), link
+    assert "type=statement" in link and "tz=Europe%2FMoscow" in link
+    assert link == page.url
+    fresh = new_page()
+    fresh.goto(link)
+    wait_ready(fresh)
+    assert showing(fresh) == showing(page)
+
+
+def test_dragging_a_box_over_cells_of_counts_shows_their_events(
+    page: Page, several: Server, wait_ready: WaitReady, showing: Showing
+) -> None:
+    """Counts per lane and time: a box dragged over some cells narrows the view to their lanes and time
+    span (the link says so), and the events inside are drawn one by one."""
+    page.goto(f"{several.url}/?dataset={GENERATED}&from=2024-03-10&to=2024-03-12")
+    wait_ready(page)
+    before = showing(page)[0]
+    expect(page.get_by_text(re.compile(r"Drag a box over cells")).first).to_be_visible()
+    # A small box around the middle of the first lane's row of cells.
+    label = page.locator(".js-plotly-plot .y2tick text").first.bounding_box()
+    plot = page.locator(".js-plotly-plot .nsewdrag").last.bounding_box()
+    assert label is not None and plot is not None
+    left, middle = plot["x"] + plot["width"] * 0.3, label["y"] + label["height"] / 2
+    page.mouse.move(left, middle - 6)
+    page.mouse.down()
+    page.mouse.move(left + plot["width"] * 0.05, middle, steps=6)
+    page.mouse.move(left + plot["width"] * 0.1, middle + 6, steps=6)
+    page.mouse.up()
+    expect(page).to_have_url(re.compile(r"[?&]actor="))
+    wait_ready(page)
+    after = showing(page)[0]
+    assert 0 < after < before
+    assert page.evaluate(X_RANGE) is not None
+    expect(page.get_by_text(re.compile(r"Drag a box over cells"))).to_have_count(0)
+    actors = re.findall(r"[?&]actor=([^&]+)", page.url)
+    assert len(actors) == 1, page.url
