@@ -237,3 +237,24 @@ def test_dragging_a_box_over_cells_of_counts_shows_their_events(
     expect(page.get_by_text(re.compile(r"Drag a box over cells"))).to_have_count(0)
     actors = re.findall(r"[?&]actor=([^&]+)", page.url)
     assert len(actors) == 1, page.url
+
+
+def test_choosing_the_first_row_of_who_reacted_first_opens_that_event(
+    page: Page, server: str, wait_ready: WaitReady
+) -> None:
+    """The latency table's first row is Podolyak's statement, to the minute; choosing the row opens the
+    statement's details and puts it in the link (choosing a row used to do nothing)."""
+    page.goto(f"{server}/?tab=reactions&tz=Europe/Moscow")
+    wait_ready(page)
+    expect(page.get_by_text("Who reacted first")).to_be_visible()
+    table = page.get_by_test_id("stDataFrame").first
+    table.scroll_into_view_if_needed()
+    expect(table.locator('[role="row"]').nth(1)).to_contain_text("Mykhailo Podolyak")
+    box = table.bounding_box()
+    assert box is not None
+    # The grid draws on a canvas: its first column holds each row's selection box; rows are 35 px high.
+    page.mouse.click(box["x"] + 18, box["y"] + 35 + 35 / 2)
+    expect(page).to_have_url(re.compile(r"[?&]event=2024-03-22-podolyak-denies-ukraine-role(&|$)"))
+    wait_ready(page)
+    expect(page.get_by_role("heading").filter(has_text="Podolyak").first).to_be_visible()
+    expect(page.get_by_role("button", name="Close")).to_be_visible()
