@@ -78,12 +78,17 @@ class Server:
 
 
 @contextlib.contextmanager
-def running_server(store: Path, log_dir: Path) -> Iterator[Server]:
-    """`streamlit run dashboard.py` on a free port serving the given store; stopped on leaving."""
+def running_server(store: Path, log_dir: Path, *, as_make_run: bool = False) -> Iterator[Server]:
+    """`streamlit run dashboard.py` on a free port serving the given store; stopped on leaving.
+
+    as_make_run: with Streamlit's own defaults, as `make run` starts it (its file watcher on, which makes
+    each first run slower, so that a click interrupts it as readily as on a reader's server)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = log_dir / "streamlit.log"
     command = streamlit_command("dashboard.py", port)
+    if as_make_run:
+        command = [part for part in command if part not in ("--server.fileWatcherType", "none")]
     env = {**os.environ, "TIMELINE_DATA_DIR": str(store), "PYTHONUNBUFFERED": "1"}
     with log.open("wb") as output:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
