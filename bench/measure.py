@@ -110,14 +110,14 @@ class _App:
 
     def _text(self, project_name: str, peer_label: str) -> Any:
         if self.app == "project":
-            return self.at.text_input(key=f"{project_name}::{self.dataset_id}")
+            return self.at.text_input(key=f"w:{project_name}")
         return next(w for w in self.at.text_input if w.label == peer_label)
 
     def set(self, scenario: str, value: Any) -> None:
         """Set a scenario's widgets: actor (a list), window ([from, to]) or search (a string); None clears."""
         if scenario == "actor":
             if self.app == "project":
-                widget = self.at.multiselect(key=f"actors::{self.dataset_id}")
+                widget = self.at.multiselect(key="w:actors")
             else:
                 widget = next(w for w in self.at.multiselect if w.label == "Actor")
             widget.set_value(list(value or []))
