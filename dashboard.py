@@ -239,13 +239,25 @@ def _mirror(key: str, value: object) -> str:
 def _take(field: str, key: str, from_widget: Callable[[object], object] | None = None) -> None:
     """on_change of a widget: its new value, checked with the link's rules, into the view."""
     value = st.session_state[key]
-    edit = views.edited(_view(), field, value if from_widget is None else from_widget(value))
+    _apply(field, value if from_widget is None else from_widget(value))
+
+
+def _apply(field: str, value: object) -> None:
+    """A value typed or chosen for a field into the view; refused, it is kept as a draft in its box. An
+    accepted value may make a draft acceptable (a From after the old To, then a later To): drafts are retried."""
+    edit = views.edited(_view(), field, value)
     _set_view(edit.view)
     st.session_state.notes[field] = list(edit.notices)
-    if edit.accepted:
-        st.session_state.drafts.pop(field, None)
-    else:
-        st.session_state.drafts[field] = st.session_state[key]
+    if not edit.accepted:
+        st.session_state.drafts[field] = value
+        return
+    st.session_state.drafts.pop(field, None)
+    for other, draft in list(st.session_state.drafts.items()):
+        retried = views.edited(_view(), other, draft)
+        if retried.accepted:
+            _set_view(retried.view)
+            st.session_state.notes[other] = list(retried.notices)
+            del st.session_state.drafts[other]
 
 
 def _control(
@@ -494,6 +506,9 @@ def _timeline_tab(
         anchor_frame=anchor.rows,
         window_us=window if windowed else None,
     )
+    # What a box dragged over cells of counts is read against (the callback runs before the next figure).
+    counted = bool(fig.layout.meta) and fig.layout.meta.get("mode") == "aggregated"
+    st.session_state["timeline_chart:layout"] = fig.layout.to_plotly_json() if counted else None
     st.plotly_chart(
         fig,
         key="timeline_chart",
@@ -510,8 +525,8 @@ def _timeline_tab(
 def _take_timeline_selection(key: str) -> None:
     """on_select of the timeline: cells of counts narrow the view to their lanes and time span (a
     drill-down); an event opens its details."""
-    points = st.session_state[key].selection.get("points", [])
-    drill = figures.drill_down(points)
+    layout = st.session_state.get(f"{key}:layout")
+    drill = None if layout is None else figures.drill_down(st.session_state[key].selection, layout)
     if drill is None:
         _take_selection(key)
         return

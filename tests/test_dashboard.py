@@ -325,3 +325,19 @@ def test_a_mapping_that_breaks_the_file_can_be_undone(store_dir: Path) -> None:
     undo.click().run()
     assert not at.error
     assert any("rows read" in m.value for m in at.markdown)
+
+
+def test_a_window_moved_later_bound_by_bound_ends_as_typed() -> None:
+    """From moved past the old To is refused for now and kept in its box; once To is moved too, both
+    apply: the window drawn is the window typed (in either order, at once or one after the other)."""
+    at = _app(**{"from": "2024-03-10", "to": "2024-03-16"})
+    at.text_input(key="w:start").set_value("2024-03-22").run()
+    assert _param(at, "from") == ["2024-03-10"]
+    assert at.text_input(key="w:start").value == "2024-03-22"
+    at.text_input(key="w:end").set_value("2024-03-22").run()
+    assert (_param(at, "from"), _param(at, "to")) == (["2024-03-22"], ["2024-03-22"])
+    assert not [w for w in at.sidebar.warning if "before" in _read(w.value)]
+    both = _app(**{"from": "2024-03-10", "to": "2024-03-16"})
+    both.text_input(key="w:start").set_value("2024-03-22")
+    both.text_input(key="w:end").set_value("2024-03-23").run()
+    assert (_param(both, "from"), _param(both, "to")) == (["2024-03-22"], ["2024-03-23"])

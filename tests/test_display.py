@@ -27,6 +27,11 @@ def _events(*rows: dict) -> pa.Table:
     return canonical_events(*rows, event_type="statement")
 
 
+def _lead(frame: pd.DataFrame) -> pd.Series:
+    """The first part of each stated time: the source's own terms (the same in every display zone)."""
+    return display.stated_times(frame, "Asia/Kathmandu").str.split(" · in ").str[0]
+
+
 def _one(precision: str, utc: str, offset: int | None, end: str | None = None) -> pd.DataFrame:
     row = {s.TIME_PRECISION: precision, s.TIMESTAMP: utc, s.UTC_OFFSET_MINUTES: offset, s.END: end}
     return frames.prepare(_events(row))
@@ -232,12 +237,6 @@ def test_stated_times(precision, utc, offset, tz, end, expected):
     assert display.stated_times(_one(precision, utc, offset, end), tz).tolist() == [expected]
 
 
-@pytest.mark.parametrize(("precision", "utc", "offset", "tz", "end", "expected"), STATED)
-def test_source_time_is_the_first_part(precision, utc, offset, tz, end, expected):
-    """source_time is stated_times' first part alone: the time in the source's own terms."""
-    assert display.source_time(_one(precision, utc, offset, end)).tolist() == [expected.split(" · in ")[0]]
-
-
 @pytest.mark.parametrize(
     ("cell", "tz", "in_moscow", "in_utc"),
     [
@@ -305,7 +304,6 @@ def test_first_part_is_the_stated_local_day_whatever_the_zone(precision, local, 
         precision, f"{own.day} {month} {own.year}"
     )
     assert first.startswith(named)
-    assert first == display.source_time(prepared).iloc[0]
     assert first.endswith(display.offset_label(offset) if offset is not None else "UTC (no offset stated)")
 
 
@@ -319,7 +317,7 @@ def test_same_offset_as_the_zone_shown_gives_the_first_part_only():
         )
     )
     for tz in ("Europe/Moscow", "Etc/GMT-3", "Europe/Istanbul"):
-        assert display.stated_times(prepared, tz).tolist() == display.source_time(prepared).tolist()
+        assert display.stated_times(prepared, tz).tolist() == _lead(prepared).tolist()
 
 
 def test_stated_times_keep_order_and_index():
@@ -348,7 +346,7 @@ def test_stated_times_of_the_bundled_dataset():
     moscow = bundled[s.UTC_OFFSET_MINUTES] == 180
     in_moscow = display.stated_times(bundled, "Europe/Moscow")
     in_utc = display.stated_times(bundled, "UTC")
-    lead = display.source_time(bundled)
+    lead = _lead(bundled)
     assert (lead != "").all()
     assert (in_moscow[moscow] == lead[moscow]).all()
     assert all(text.startswith(first) for text, first in zip(in_utc, lead, strict=True))
@@ -362,7 +360,6 @@ def test_empty_frame_gives_empty_series():
     """No events, no strings, no error."""
     empty = frames.prepare(s.empty_table())
     assert display.stated_times(empty, "Europe/Moscow").tolist() == []
-    assert display.source_time(empty).tolist() == []
 
 
 @pytest.mark.parametrize(

@@ -78,12 +78,8 @@ def _generated(
 
 
 def _lane_traces(fig: go.Figure) -> list:
-    """The traces of single events (not the heatmap, nor the selectable cells over it)."""
-    return [
-        trace
-        for trace in fig.data
-        if trace.yaxis == "y2" and trace.type != "heatmap" and trace.name != "cells"
-    ]
+    """The traces of single events (not the heatmap)."""
+    return [trace for trace in fig.data if trace.yaxis == "y2" and trace.type != "heatmap"]
 
 
 def _heatmap(fig: go.Figure):
@@ -91,10 +87,17 @@ def _heatmap(fig: go.Figure):
     return heatmap
 
 
-def _cells(fig: go.Figure):
-    """The selectable markers over the heatmap's cells."""
-    (cells,) = [trace for trace in fig.data if trace.name == "cells"]
-    return cells
+def _cell_bins(fig: go.Figure) -> list[tuple[str, int, int, int]]:
+    """Each non-empty cell as (lane, bin start, bin stop, count), the bin in UTC microseconds: the heatmap's
+    counts on the grid of bins the figure gives drill_down."""
+    heatmap = _heatmap(fig)
+    counts = np.asarray(heatmap.customdata)
+    edges = fig.layout.meta["cells"]["utc_edges"]
+    lanes, bins = np.nonzero(counts)
+    return sorted(
+        (heatmap.y[lane], edges[b], edges[b + 1], int(counts[lane, b]))
+        for lane, b in zip(lanes.tolist(), bins.tolist(), strict=True)
+    )
 
 
 def _us(moment: str, tz: str = "UTC") -> int:
@@ -374,11 +377,13 @@ def test_layout_keeps_zoom_and_reads_well(bundled):
 
 
 def test_aggregated_above_max_events(bundled):
-    """Too many events: a heatmap of counts per lane and bin, selectable cells over it, no per-event traces,
-    a sentence saying so and how to see the events of some cells."""
+    """Too many events: a heatmap of counts per lane and bin, no per-event traces, a sentence saying so and
+    how to see the events of some cells."""
     fig = figures.timeline_figure(frame=bundled, tz=MOSCOW, max_events=10)
-    assert fig.layout.meta == {"mode": "aggregated", "events": 101, "bin": "day", "tz": MOSCOW, "lanes": 63}
-    assert {trace.type for trace in fig.data} == {"bar", "heatmap", "scatter"}
+    meta = dict(fig.layout.meta)
+    assert set(meta.pop("cells")) == {"x_edges", "utc_edges", "rest"}
+    assert meta == {"mode": "aggregated", "events": 101, "bin": "day", "tz": MOSCOW, "lanes": 63}
+    assert {trace.type for trace in fig.data} == {"bar", "heatmap"}
     assert not _lane_traces(fig)
     heatmap = _heatmap(fig)
     assert np.sum(heatmap.customdata) == 101
@@ -394,7 +399,7 @@ def test_million_events_stay_under_two_megabytes():
     assert fig.layout.meta["mode"] == "aggregated"
     assert len(pio.to_json(fig, validate=False)) < TWO_MB
     assert np.sum(_heatmap(fig).customdata) == 1_000_000 == _strip_total(fig)
-    assert fig.layout.meta["bin"] == "day"  # the selectable cells fit the budget without longer bins
+    assert fig.layout.meta["bin"] == "day"
 
 
 def test_wordy_events_stay_under_two_megabytes():
@@ -510,11 +515,11 @@ def test_figures_pass_plotlys_validation(bundled, options):
 
 
 def test_many_events_figure_passes_plotlys_validation():
-    """WebGL markers for many single events, and for many selectable cells, pass Plotly's validation."""
+    """WebGL markers for many single events, and a figure of many counts, pass Plotly's validation."""
     fig = figures.timeline_figure(frame=_generated(3_000, actors=20))
     assert any(trace.type == "scattergl" for trace in go.Figure(fig.to_dict()).data)
     counts = figures.timeline_figure(frame=_generated(20_000, actors=100), tz=BERLIN)
-    assert _cells(counts).type == "scattergl"
+    assert counts.layout.meta["mode"] == "aggregated"
     assert json.loads(pio.to_json(go.Figure(counts.to_dict()))) == json.loads(pio.to_json(counts))
 
 
@@ -560,8 +565,8 @@ def test_a_typed_day_is_the_x_range_of_single_events_cut_into_quarter_hours():
 
 
 def test_a_typed_day_is_the_x_range_and_the_bins_of_counts():
-    """The same day over 200,000 events, drawn as counts: the heatmap's and the selectable cells' bins are
-    that day's quarter hours, and every event in view is counted once."""
+    """The same day over 200,000 events, drawn as counts: the heatmap's bins are that day's quarter hours,
+    and every event in view is counted once."""
     shown = _overlapping(_generated(200_000, days=10, months=50), DAY_IN_MOSCOW)
     fig = figures.timeline_figure(frame=shown, tz=MOSCOW, window_us=DAY_IN_MOSCOW)
     assert fig.layout.meta["mode"] == "aggregated"
@@ -569,8 +574,8 @@ def test_a_typed_day_is_the_x_range_and_the_bins_of_counts():
     heatmap = _heatmap(fig)
     assert (heatmap.x[0], heatmap.x[-1], len(heatmap.x)) == ("2024-03-05T00:00:00", "2024-03-06T00:00:00", 97)
     assert np.sum(heatmap.customdata) == len(shown) == _strip_total(fig)
-    bins = np.asarray(_cells(fig).customdata)
-    assert (bins[:, 0].min(), bins[:, 1].max()) == DAY_IN_MOSCOW
+    bins = _cell_bins(fig)
+    assert (min(b[1] for b in bins), max(b[2] for b in bins)) == DAY_IN_MOSCOW
     assert len(pio.to_json(fig, validate=False)) <= figures.MAX_FIGURE_BYTES
 
 
@@ -584,7 +589,7 @@ def test_events_reaching_outside_the_window_are_counted_inside_it():
         )
     )
     fig = figures.timeline_figure(frame=prepared, tz=MOSCOW, window_us=DAY_IN_MOSCOW, max_events=1)
-    cells = sorted(tuple(row) for row in np.asarray(_cells(fig).customdata).tolist())
+    cells = sorted(cell[1:] for cell in _cell_bins(fig))
     assert cells == [
         (_us("2024-03-05T00:00", MOSCOW), _us("2024-03-05T00:15", MOSCOW), 1),
         (_us("2024-03-05T12:00", MOSCOW), _us("2024-03-05T12:15", MOSCOW), 1),
@@ -669,59 +674,71 @@ def test_counts_are_coloured_on_a_log_scale():
     assert "%{customdata:,} events" in heatmap.hovertemplate
     counts = np.asarray(heatmap.customdata)
     assert sorted(counts[counts > 0].tolist()) == [1, 2, 500, 20_000]
-    assert "%{customdata[2]:,} events" in _cells(fig).hovertemplate
 
 
-def test_cells_are_selectable_markers_holding_their_bin_in_utc(bundled):
-    """Over each non-empty cell, at its middle, sits a nearly invisible marker whose y is the lane and whose
-    customdata is the cell's bin [start, stop) in UTC microseconds and its count; a dragged box selects."""
+def test_cells_are_read_by_a_dragged_box_on_a_grid_of_bins_in_utc(bundled):
+    """A figure of counts selects with a dragged box (single events keep zoom), and tells drill_down its bins:
+    their edges as the x axis places them (Moscow midnights) and in UTC."""
     fig = figures.timeline_figure(frame=bundled, tz=MOSCOW, max_events=10)
     assert fig.layout.dragmode == "select"
     assert figures.timeline_figure(frame=bundled, tz=MOSCOW).layout.dragmode == "zoom"  # single events
-    heatmap, cells = _heatmap(fig), _cells(fig)
-    assert cells.mode == "markers" and cells.marker.opacity < 0.05 and cells.selected.marker.opacity > 0.5
-    counts = np.asarray(heatmap.customdata)
-    edges = [_us(x, MOSCOW) for x in heatmap.x]  # day bins: Moscow midnights
-    expected = sorted(
-        (heatmap.y[lane], edges[b], edges[b + 1], int(counts[lane, b]))
-        for lane, b in zip(*np.nonzero(counts), strict=True)
-    )
-    assert sorted(zip(cells.y, *np.asarray(cells.customdata).T.tolist(), strict=True)) == expected
-    assert {x[10:] for x in cells.x} == {"T12:00:00"}  # the middle of each day
+    grid = fig.layout.meta["cells"]
+    heatmap = _heatmap(fig)
+    assert grid["utc_edges"] == [_us(x, MOSCOW) for x in heatmap.x]
+    assert grid["x_edges"] == [_us(x) for x in heatmap.x]  # wall clock, read as if it were UTC
+    assert grid["rest"] is False
+    assert sum(cell[3] for cell in _cell_bins(fig)) == 101
+
+
+def _box(fig: go.Figure, lanes: tuple[str, ...], start: str, stop: str, yref: str = "y2") -> dict:
+    """A selection as the browser reports a box dragged from start to stop (wall clock) over the rows of the
+    given lanes (halfway into the first and last)."""
+    rows = list(fig.layout.yaxis2.categoryarray)
+    at = [rows.index(lane) for lane in lanes]
+    return {
+        "box": [
+            {
+                "xref": yref.replace("y", "x"),
+                "yref": yref,
+                "x": [start, stop],
+                "y": [min(at) - 0.2, max(at) + 0.2],
+            }
+        ]
+    }
 
 
 def test_drill_down_one_cell():
-    """A selected cell, as the browser reports it (a numeric customdata row comes as an object keyed "0",
-    "1", "2"), gives its lane as the data spells it and its bin in UTC."""
+    """A small box inside one cell gives its lane as the data spells it and its bin in UTC."""
     lane = "Smith & Sons <Ltd>"
     fig = figures.timeline_figure(frame=_counts_frame({lane: 3, "B": 1}), max_events=1)
-    cells = _cells(fig)
-    (i,) = [i for i, y in enumerate(cells.y) if y != "B"]
-    point = {"curve_number": 3, "point_index": i, "x": cells.x[i], "y": cells.y[i]}
-    point["customdata"] = {str(k): float(v) for k, v in enumerate(cells.customdata[i])}
+    layout = fig.layout.to_plotly_json()
+    escaped = display.label_text(lane)
+    selection = _box(fig, (escaped,), "2024-03-22 17:00:00.2", "2024-03-22 17:00:00.4")
     start = _us("2024-03-22T17:00Z")
-    assert figures.drill_down([point]) == figures.Drill(
+    assert figures.drill_down(selection, layout) == figures.Drill(
         lanes=(lane,), start_us=start, stop_us=start + 1_000_000
     )
 
 
-def test_drill_down_several_cells():
-    """Several cells give their lanes, each once and sorted, and the span covering all their bins; points of
-    single events, malformed points and no points give None."""
-    points = [
-        {"y": "B &amp; C", "customdata": [20.0, 30.0, 2.0]},
-        {"y": "A", "customdata": [40, 50, 1]},
-        {"y": "B &amp; C", "customdata": [10, 20, 3]},
-    ]
-    assert figures.drill_down(points) == figures.Drill(lanes=("A", "B & C"), start_us=10, stop_us=50)
-    event = {"y": "FSB", "customdata": ["e1", "22 Mar 2024 17:00", "FSB", "Statement", "TASS"]}
-    assert figures.drill_down([event, *points[1:2]]) == figures.Drill(lanes=("A",), start_us=40, stop_us=50)
-    for junk in ([], [event], [{"customdata": [1, 2, 3]}], [{"y": "A", "customdata": [2.5, 4, 1]}]):
-        assert figures.drill_down(junk) is None
-    assert (
-        figures.drill_down([{"y": "A", "customdata": [5, 5, 1]}, {"y": "A", "customdata": [True, 9, 1]}])
-        is None
+def test_drill_down_several_cells(bundled):
+    """A box over several lanes and days gives those lanes, sorted, and the days it touches, in UTC; a box
+    over the strip of counts gives its days for every lane; single events or a box off the cells, None."""
+    fig = figures.timeline_figure(frame=bundled, tz=MOSCOW, max_events=10)
+    layout = fig.layout.to_plotly_json()
+    rows = list(fig.layout.yaxis2.categoryarray)
+    lanes = tuple(rows[10:13])
+    drill = figures.drill_down(_box(fig, lanes, "2024-03-22 18:00", "2024-03-23 06:00"), layout)
+    assert drill == figures.Drill(
+        lanes=tuple(sorted(lanes)), start_us=_us("2024-03-22", MOSCOW), stop_us=_us("2024-03-24", MOSCOW)
     )
+    strip = {"box": [{"xref": "x", "yref": "y", "x": ["2024-03-22 12:00", "2024-03-22 13:00"], "y": [0, 5]}]}
+    assert figures.drill_down(strip, layout) == figures.Drill(
+        lanes=(), start_us=_us("2024-03-22", MOSCOW), stop_us=_us("2024-03-23", MOSCOW)
+    )
+    events = figures.timeline_figure(frame=bundled, tz=MOSCOW).layout.to_plotly_json()
+    assert figures.drill_down(_box(fig, lanes, "2024-03-22", "2024-03-23"), events) is None
+    for junk in ({}, {"box": []}, _box(fig, lanes, "1990-01-01", "1990-01-02"), {"box": [{"x": ["a", "b"]}]}):
+        assert figures.drill_down(junk, layout) is None
 
 
 def _hourly(window: tuple[int, int]) -> pd.DataFrame:
@@ -738,7 +755,7 @@ def test_day_bins_across_berlins_spring_clock_change_start_at_local_midnight():
     window = (_us("2024-03-15", BERLIN), _us("2024-05-15", BERLIN))
     fig = figures.timeline_figure(frame=_hourly(window), tz=BERLIN, window_us=window, max_events=1)
     assert fig.layout.meta["bin"] == "day"
-    bins = sorted((int(a), int(b)) for a, b, _ in np.asarray(_cells(fig).customdata).tolist())
+    bins = [cell[1:3] for cell in _cell_bins(fig)]
     midnights = pd.date_range("2024-03-15", "2024-05-15", freq="D", tz=BERLIN).as_unit("us").asi8.tolist()
     assert bins == list(itertools.pairwise(midnights))
     assert (_us("2024-03-31", BERLIN), _us("2024-04-01", BERLIN)) in bins
@@ -751,12 +768,12 @@ def test_hour_bins_across_berlins_clock_changes_hold_their_own_hours():
     spring = (_us("2024-03-30", BERLIN), _us("2024-04-02", BERLIN))
     fig = figures.timeline_figure(frame=_hourly(spring), tz=BERLIN, window_us=spring, max_events=1)
     assert fig.layout.meta["bin"] == "hour"
-    cells = np.asarray(_cells(fig).customdata).astype(np.int64)
+    cells = np.array([cell[1:] for cell in _cell_bins(fig)], dtype=np.int64)
     assert cells[:, 0].tolist() == list(range(spring[0], spring[1], HOUR_US))
     assert set((cells[:, 1] - cells[:, 0]).tolist()) == {HOUR_US} and set(cells[:, 2].tolist()) == {1}
     autumn = (_us("2024-10-26", BERLIN), _us("2024-10-29", BERLIN))
     fig = figures.timeline_figure(frame=_hourly(autumn), tz=BERLIN, window_us=autumn, max_events=1)
-    cells = np.asarray(_cells(fig).customdata).astype(np.int64)
+    cells = np.array([cell[1:] for cell in _cell_bins(fig)], dtype=np.int64)
     (twice,) = cells[cells[:, 2] == 2].tolist()
     assert twice == [_us("2024-10-27T00:00Z"), _us("2024-10-27T02:00Z"), 2]
     assert np.sum(cells[:, 2]) == len(range(autumn[0], autumn[1], HOUR_US))
@@ -811,14 +828,17 @@ def test_group_lanes_name_the_actor_and_the_group_in_hover():
 
 
 def test_the_largest_figure_of_counts_stays_under_the_budget():
-    """1,200 lanes with 80-character names busy every day: a selectable cell for each would burst the budget,
-    so the bins grow (to weeks) until the figure fits; the 201 lanes past 999 are one, without cells."""
+    """1,200 lanes with 80-character names busy every day stay under the budget; the 201 lanes past 999 are
+    one row, which a dragged box never picks as a lane."""
     frame = _generated(300_000, actors=1_200, actor_name="{:04d} Ministry of Foreign Affairs " + "x" * 45)
     fig = figures.timeline_figure(frame=frame, tz=MOSCOW)
     assert len(pio.to_json(fig, validate=False)) <= figures.MAX_FIGURE_BYTES
-    assert fig.layout.meta["bin"] == "week" and "counts per lane and week" in fig.layout.title.text
-    assert _heatmap(fig).y[-1] == "(201 more lanes)" and "(201 more lanes)" not in set(_cells(fig).y)
+    assert _heatmap(fig).y[-1] == "(201 more lanes)" and fig.layout.meta["cells"]["rest"] is True
     assert np.sum(_heatmap(fig).customdata) == 300_000
+    rows = list(fig.layout.yaxis2.categoryarray)  # bottom row first: the rest
+    box = {"box": [{"xref": "x2", "yref": "y2", "x": ["2024-03-05", "2024-03-06"], "y": [-0.4, 1.2]}]}
+    drill = figures.drill_down(box, fig.layout.to_plotly_json())
+    assert drill is not None and drill.lanes == (rows[1],)
 
 
 @pytest.mark.parametrize("options", [{}, {"max_events": 1}], ids=["events", "aggregated"])

@@ -110,13 +110,6 @@ def stated_times(frame: pd.DataFrame, tz: str) -> pd.Series:
     return pd.Series(text.to_numpy(zero_copy_only=False), index=frame.index, dtype=object, name="time")
 
 
-def source_time(frame: pd.DataFrame) -> pd.Series:
-    """The first part of stated_times alone: the time in the source's own offset and precision, then that
-    offset ("22 Mar 2024 19:58, UTC+03:00"), or "UTC (no offset stated)" where the source stated none."""
-    lead = _source_terms(frame).lead.to_numpy(zero_copy_only=False)
-    return pd.Series(lead, index=frame.index, dtype=object, name="source_time")
-
-
 class _SourceTerms(NamedTuple):
     """Each event's interval, its wall clock in the source's own offset, and its wording there."""
 

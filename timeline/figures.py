@@ -7,7 +7,7 @@ import html
 import itertools
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -60,9 +60,6 @@ AGGREGATED_COLUMNS: tuple[str, ...] = (s.EVENT_ID, s.ACTOR, s.ACTOR_GROUP, START
 _MAX_BINS = 200
 _MAX_AGGREGATED_LANES = 1000
 MAX_FIGURE_BYTES = 1_900_000  # the product allows 2 MB per figure; what Streamlit sends is pio.to_json
-# JSON of a selectable cell's marker besides its lane's name: x as text, then bin start, stop and count as a
-# typed array (24 bytes in base64), punctuation.
-_CELL_MARKER_BYTES = 64
 # (headline, actor and source) characters in hover text: in full, then shortened if the figure is too big.
 _HOVER_TEXT_CAPS = ((120, 80), (40, 30))
 _WEBGL_FROM = 2_000  # point events drawn with WebGL above this many
@@ -88,7 +85,6 @@ _MONDAY = -3 * _US_PER_DAY  # 1969-12-29, the Monday before the epoch: weeks sta
 _YEAR_ZERO_MONTHS = 1970 * 12  # months from year 0 to the epoch, so multi-year bins start at round years
 # Counts per cell: one light-to-dark blue, readable with any colour vision; a single event is never white.
 _COUNT_COLORS = [[0.0, "#9ECAE1"], [1.0, "#08306B"]]
-_SELECTED_CELL = parts.ANCHOR_COLOR
 _STRIP_INSIDE = "#6B6B6B"
 _STRIP_SPREAD = "#BDBDBD"
 _INTERVAL_OPACITY = 0.55
@@ -237,23 +233,30 @@ def timeline_figure(
     else:
         reason = "in view"
 
-    selectable = len(lane_names)
-    if len(lane_names) > _MAX_AGGREGATED_LANES:
+    rest = len(lane_names) > _MAX_AGGREGATED_LANES
+    if rest:
         hidden = len(lane_names) - (_MAX_AGGREGATED_LANES - 1)
         lane_names = [*lane_names[: _MAX_AGGREGATED_LANES - 1], f"({hidden:,} more lanes)"]
         lane_rank = np.minimum(lane_rank, _MAX_AGGREGATED_LANES - 1)
-        selectable = _MAX_AGGREGATED_LANES - 1  # the lane of the rest names no lane to show
     names = [display.label_text(name) for name in lane_names]
     labels = [display.label_text(label) for label in _lane_labels(lane_names)]
-    bins, counts = _fitting_bins(bins, placed, within, lane_rank, names, selectable)
+    bins, counts = _fitting_bins(bins, placed, within, lane_rank, names)
     message = f"{len(frame):,} events {reason}: counts per lane and {bins.bin.name}. {DRILL_HINT}"
     spec = _base_figure(_height(height_per_lane, len(names)), title, placed, message)
     # A dragged box selects cells (to show their events) rather than stretching them; zoom is in the mode bar.
     spec.layout["dragmode"] = "select"
     _add_count_strip(spec, bins, placed)
     _add_heatmap(spec, bins, counts, names, placed)
-    _add_selectable_cells(spec, bins, counts[:selectable], names, placed, window)
-    meta = {"mode": "aggregated", **common, "bin": bins.bin.name, "lanes": len(names)}
+    # Where the cells lie, for drill_down: heatmaps emit no selected points, so a dragged box is read by
+    # where it lies. Bins are cut in the zone's wall clock: their edges go back to UTC one by one (a bin
+    # holding a clock change is an hour shorter or longer), and a typed window's edges are its own instants.
+    utc_edges = placed.to_utc(bins.edges)
+    if window is not None:
+        utc_edges[[0, -1]] = window
+    # Bin edges as a box's x gives them: wall-clock microseconds on a clock axis, hours when relative.
+    x_edges = bins.edges if placed.origin is None else placed.position(bins.edges)
+    grid = {"x_edges": x_edges.tolist(), "utc_edges": utc_edges.tolist(), "rest": rest}
+    meta = {"mode": "aggregated", **common, "bin": bins.bin.name, "lanes": len(names), "cells": grid}
     _finish(spec, names, labels, meta, anchor, placed)
     _frame_x_axis(spec, window, focus_us, placed)
     return spec.figure()
@@ -261,42 +264,64 @@ def timeline_figure(
 
 @dataclass(frozen=True)
 class Drill:
-    """What a selection of cells of counts asks to see: their lanes and the time span covering them."""
+    """What a box dragged over cells of counts asks to see: their lanes and the time span covering them."""
 
-    lanes: tuple[str, ...]  # lane names as in the data (figures.NO_GROUP for events without a group)
+    lanes: tuple[str, ...]  # lane names as in the data (NO_GROUP: events without a group); () for every lane
     start_us: int  # UTC microseconds, the span is [start_us, stop_us)
     stop_us: int
 
 
-def drill_down(points: list[dict]) -> Drill | None:
-    """The lanes and the time span of the cells selected in a figure of counts, from Streamlit's selection
-    points: a cell's point has its lane as "y" and [bin start µs, bin stop µs, count] (UTC) as "customdata"
-    (which a browser sends as {"0": …, "1": …, "2": …}: see figure_parts.customdata).
-    The span is the union of the cells' bins. None when no point is such a cell (nothing selected, or single
-    events, whose customdata starts with an event id)."""
+def drill_down(selection: Mapping, layout: Mapping) -> Drill | None:
+    """The lanes and time span of the cells under the boxes of a selection (Streamlit's: {"box": [{"xref",
+    "yref", "x": [x0, x1], "y": [y0, y1]}, …]}) dragged over a figure of counts, given that figure's layout
+    (`fig.layout.to_plotly_json()`). A box over the lanes gives the lanes and bins it touches; one over the
+    strip of counts, the bins, for every lane. None for a figure of single events, or no cell touched."""
+    grid = (layout.get("meta") or {}).get("cells")
+    if not grid:
+        return None
+    clock = layout.get("xaxis2", {}).get("type") == "date"
+    places = np.asarray(grid["x_edges"], dtype=np.float64)
+    rows = list(layout.get("yaxis2", {}).get("categoryarray", []))  # bottom row first
+    if grid["rest"] and rows:
+        rows[0] = None  # the row of the lanes not drawn one by one names no lane
     lanes: set[str] = set()
-    starts: list[int] = []
-    stops: list[int] = []
-    for point in points:
-        cell = parts.customdata(point)
-        if len(cell) != 3 or not isinstance(point.get("y"), str):
+    touched = np.zeros(len(places) - 1, dtype=bool)
+    for box in selection.get("box") or []:
+        xs = [_x_value(x, clock) for x in box.get("x", [])]
+        if len(xs) != 2 or None in xs:
             continue
-        start_us, stop_us = _whole(cell[0]), _whole(cell[1])
-        if start_us is None or stop_us is None or start_us >= stop_us:
+        low, high = min(xs), max(xs)
+        in_box = (places[1:] > low) & (places[:-1] < high)
+        if box.get("yref") == "y2":
+            ys = sorted(float(y) for y in box.get("y", []) if isinstance(y, int | float))
+            if len(ys) != 2:
+                continue
+            picked = [
+                row
+                for at, row in enumerate(rows)
+                if row is not None and at + 0.5 > ys[0] and at - 0.5 < ys[1]
+            ]
+            if not picked or not in_box.any():
+                continue
+            lanes.update(html.unescape(row) for row in picked)  # the figure holds names escaped, as shown
+        elif not in_box.any():
             continue
-        lanes.add(html.unescape(point["y"]))  # the figure holds names escaped, as it shows them
-        starts.append(start_us)
-        stops.append(stop_us)
-    if not lanes:
+        touched |= in_box
+    if not touched.any():
         return None
-    return Drill(lanes=tuple(sorted(lanes)), start_us=min(starts), stop_us=max(stops))
+    utc = grid["utc_edges"]
+    first, last = int(np.argmax(touched)), len(touched) - 1 - int(np.argmax(touched[::-1]))
+    return Drill(lanes=tuple(sorted(lanes)), start_us=int(utc[first]), stop_us=int(utc[last + 1]))
 
 
-def _whole(value: object) -> int | None:
-    """A whole number read back from the browser (JSON may give 1.0 for 1), else None."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        return None
-    return int(value) if value == int(value) else None
+def _x_value(x: object, clock: bool) -> float | None:
+    """A box's x as the grid places it: a date axis gives wall-clock text, a relative one hours."""
+    if clock:
+        try:
+            return float(np.datetime64(str(x).replace(" ", "T"), "us").astype(np.int64))
+        except ValueError:
+            return None
+    return float(x) if isinstance(x, int | float) and math.isfinite(x) else None
 
 
 def _check_window(window_us: tuple[int | None, int | None] | None) -> None:
@@ -609,35 +634,24 @@ def _fitting_bins(
     within: tuple[int, int] | None,
     lane_rank: np.ndarray,
     names: list[str],
-    selectable: int,
 ) -> tuple[_Binned, np.ndarray]:
-    """The finest bins, from those chosen for the span on, whose figure of counts fits MAX_FIGURE_BYTES (each
-    non-empty cell of the first `selectable` lanes carries a selectable marker naming its lane), and their
-    counts per lane and bin. Many lanes with long names get fewer, longer bins."""
-    name_bytes = np.array([len(json.dumps(name)) for name in names], dtype=np.int64)
+    """The finest bins, from those chosen for the span on, whose figure of counts fits MAX_FIGURE_BYTES, and
+    their counts per lane and bin. Many lanes with long names get fewer, longer bins."""
+    name_bytes = sum(len(json.dumps(name)) for name in names)
     while True:
         counts = bins.cell_counts(lane_rank, len(names))
         coarser = _coarser(bins.bin)
-        if coarser is None or _aggregated_bytes(counts, name_bytes, selectable) <= MAX_FIGURE_BYTES:
+        if coarser is None or _aggregated_bytes(counts, name_bytes) <= MAX_FIGURE_BYTES:
             return bins, counts
         bins = _Binned(placed.local_start, placed.local_stop, coarser, within)
 
 
-def _aggregated_bytes(counts: np.ndarray, name_bytes: np.ndarray, selectable: int) -> int:
+def _aggregated_bytes(counts: np.ndarray, name_bytes: int) -> int:
     """An upper bound of the JSON of a figure of counts: the lane names in the layout (categories, tick
-    values and labels), the heatmap's count and colour per cell (typed arrays, base64), the strip's bars,
-    a marker per selectable non-empty cell with its lane's name, and 60 kB for the template and the rest."""
+    values and labels), the heatmap's count and colour per cell (typed arrays, base64), the strip's bars
+    and the bin edges, and 60 kB for the template and the rest."""
     lanes, bins = counts.shape
-    filled_per_lane = (counts[:selectable] > 0).sum(axis=1)
-    markers = int(filled_per_lane.sum())
-    return (
-        3 * int(name_bytes.sum())
-        + lanes * bins * 8 * 4 // 3
-        + bins * 200
-        + int(filled_per_lane @ (name_bytes[:selectable] + 1))
-        + markers * _CELL_MARKER_BYTES
-        + 60_000
-    )
+    return 3 * name_bytes + lanes * bins * 8 * 4 // 3 + bins * 250 + 60_000
 
 
 def _zone_title(tz: str, lo_us: int, hi_us: int) -> str:
@@ -846,55 +860,6 @@ def _add_heatmap(spec: _Spec, bins: _Binned, counts: np.ndarray, names: list[str
 def _cell_hover(placed: _Placed, chosen: _Bin, count: str) -> str:
     """A cell's hover: its lane's full name, its bin (Plotly gives a cell's middle as its x), its count."""
     return f"%{{y}}<br>{placed.bin_hover(chosen, 'around')}<br>%{{{count}:,}} events<extra></extra>"
-
-
-def _add_selectable_cells(
-    spec: _Spec,
-    bins: _Binned,
-    counts: np.ndarray,
-    names: list[str],
-    placed: _Placed,
-    window: tuple[int, int] | None,
-) -> None:
-    """A nearly invisible marker at the middle of each non-empty cell (heatmaps emit no selection events),
-    selectable by a click or a dragged box: its y is the lane, its customdata [bin start µs, bin stop µs,
-    count] in UTC (see drill_down). counts holds the selectable lanes' rows.
-
-    The customdata is all numbers, sent as one typed array: with the lane's name in it too, a figure of 10,000
-    cells took 20 ms more to encode and half again its bytes, and the selection gives y anyway."""
-    lane_of, bin_of = np.nonzero(counts)
-    if len(lane_of) == 0:
-        return
-    # Bins are cut in the zone's wall clock: their edges go back to UTC one by one (a bin holding a clock
-    # change is an hour shorter or longer), and a typed window's edges are its own instants.
-    utc_edges = placed.to_utc(bins.edges)
-    if window is not None:
-        utc_edges[[0, -1]] = window
-    middles = bins.edges[:-1] + (bins.edges[1:] - bins.edges[:-1]) // 2
-    # Text as fixed-width strings, not objects: go.Figure copies object arrays element by element.
-    lanes = np.array(names, dtype=str)[lane_of]
-    x = placed.position(middles[bin_of])
-    x = x.astype(str) if x.dtype == object else x
-    # Float64 holds microseconds since 1970 exactly for some 285 years either side.
-    customdata = np.column_stack([utc_edges[bin_of], utc_edges[bin_of + 1], counts[lane_of, bin_of]])
-    spec.traces.append(
-        {
-            "type": "scattergl" if len(lane_of) > _WEBGL_FROM else "scatter",
-            "xaxis": "x2",
-            "yaxis": "y2",
-            "x": x,
-            "y": lanes,
-            "mode": "markers",
-            "name": "cells",
-            "showlegend": False,
-            "marker": {"symbol": "square", "size": 10, "color": _COUNT_COLORS[-1][1], "opacity": 0.01},
-            "selected": {"marker": {"color": _SELECTED_CELL, "opacity": 0.9}},
-            "unselected": {"marker": {"opacity": 0.01}},
-            "customdata": customdata.astype(np.float64),
-            # The heatmap's hover, which this marker's replaces near the cell's middle.
-            "hovertemplate": _cell_hover(placed, bins.bin, "customdata[2]"),
-        }
-    )
 
 
 def _add_events(
