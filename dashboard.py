@@ -244,7 +244,8 @@ def _take(field: str, key: str, from_widget: Callable[[object], object] | None =
 
 def _apply(field: str, value: object) -> None:
     """A value typed or chosen for a field into the view; refused, it is kept as a draft in its box. An
-    accepted value may make a draft acceptable (a From after the old To, then a later To): drafts are retried."""
+    accepted value may make a draft acceptable (a From after the old To, then a later To): drafts are
+    retried."""
     edit = views.edited(_view(), field, value)
     _set_view(edit.view)
     st.session_state.notes[field] = list(edit.notices)
