@@ -242,3 +242,30 @@ def test_the_command_line_exit_status_is_stable_under_load(tmp_path: Path) -> No
     path.write_bytes(_csv(300, seed=30))
     for _ in range(6):
         _run_all([["validate", str(path), "--json"]] * 4, tmp_path / "store")
+
+
+def test_a_write_killed_midway_leaves_nothing_after_the_next_start(tmp_path: Path) -> None:
+    """kill -9 while an import writes its version: the half-written .tmp- folder is invisible, and the next
+    command that opens the store removes it (no write holds the dataset's lock by then)."""
+    root = tmp_path / "store"
+    big = tmp_path / "big.csv"
+    big.write_bytes(_csv(CRASH_ROWS, seed=40))
+    _import(root, big, "target")
+    before = _versions(root)
+    leftovers: set[str] = set()
+    for zone in ZONES[1:]:  # a new zone, a new version to write; a few tries to catch one mid-write
+        process = _start(root, "import", str(big), "--name", "target", "--tz", zone)
+        _wait_for_a_new_tmp_dir(root / "target", set(), process)
+        process.send_signal(signal.SIGKILL)
+        process.communicate(timeout=TIMEOUT_S)
+        leftovers = _tmp_dirs(root / "target")
+        if leftovers:
+            break
+    assert leftovers, "no import was caught writing its version"
+    assert _versions(root) == before
+    listing = subprocess.run(
+        [sys.executable, "-m", "timeline", "list"], cwd=ROOT, env=_env(root), capture_output=True, check=False
+    )
+    assert listing.returncode == 0 and listing.stderr == b""
+    assert _tmp_dirs(root / "target") == set()
+    assert _versions(root) == before

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import csv
+import errno
 import fcntl
 import hashlib
 import io
@@ -11,8 +12,10 @@ import itertools
 import json
 import multiprocessing
 import os
+import subprocess
 import threading
-import time
+import unicodedata
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import ClassVar
@@ -23,9 +26,12 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as hst
 
 from timeline import schema, store
 from timeline.errors import DatasetNotFound, InvalidDatasetId, UsageError
+from timeline.ingest import ImportOptions, read_events, version_meta
 
 T0 = datetime(2024, 3, 22, 17, 0, tzinfo=UTC)
 META = {"name": "Test data", "source_file": "test.csv", "source_sha256": "0" * 64, "tz": "UTC"}
@@ -77,7 +83,10 @@ def _version_dirs(root: Path, dataset_id: str) -> list[str]:
         ("ACLED_extract.v2", "acled-extract-v2"),
         ("x" * 100, "x" * 64),
         ("a" * 63 + " b", "a" * 63),
-        ("Straße №5", "strae-no5"),
+        ("Straße №5", "strasse-no5"),
+        ("Ｃｒｏｃｕｓ Ｃｉｔｙ Ｈａｌｌ 2024", "crocus-city-hall-2024"),
+        ("ＣＲＯＣＵＳ ＣＩＴＹ ＨＡＬＬ ２０２４", "crocus-city-hall-2024"),
+        ("𝐂𝐫𝐨𝐜𝐮𝐬 City Hall ²⁰²⁴", "crocus-city-hall-2024"),
     ],
 )
 def test_slugify(name: str, expected: str) -> None:
@@ -552,7 +561,7 @@ def test_failed_save_leaves_previous_state(
         "rename": (store.os, "rename", boom),
     }
     monkeypatch.setattr(*targets[where])
-    with pytest.raises(OSError, match="No space"):
+    with pytest.raises(store.StoreWriteError, match="NOT saved: the disk is full"):
         store.save(EVENTS_B, NO_REJECTS, META, dataset_id="demo", root=tmp_path)
     monkeypatch.undo()
     assert _version_dirs(tmp_path, "demo") == [before.version]
@@ -567,7 +576,7 @@ def test_failed_first_save_leaves_no_dataset(tmp_path: Path, monkeypatch: pytest
         raise OSError(5, "I/O error")
 
     monkeypatch.setattr(store.os, "rename", broken_rename)
-    with pytest.raises(OSError):
+    with pytest.raises(store.StoreWriteError, match="input/output error"):
         store.save(EVENTS_A, NO_REJECTS, META, dataset_id="demo", root=tmp_path)
     monkeypatch.undo()
     assert store.list_datasets(root=tmp_path) == []
@@ -582,7 +591,8 @@ def _crash_before_rename(root: str) -> None:
 
 
 def test_crash_midway_is_invisible_and_cleaned_later(tmp_path: Path) -> None:
-    """A killed save leaves only a hidden temp dir; a later save removes it once it is an hour old."""
+    """A killed save leaves only a hidden temp dir; the next save removes it (it holds the dataset's lock,
+    so no other write can be under way in it)."""
     before = store.save(EVENTS_A, NO_REJECTS, META, dataset_id="demo", root=tmp_path)
     child = multiprocessing.get_context("spawn").Process(target=_crash_before_rename, args=(str(tmp_path),))
     child.start()
@@ -592,13 +602,9 @@ def test_crash_midway_is_invisible_and_cleaned_later(tmp_path: Path) -> None:
     assert len(leftovers) == 1 and (leftovers[0] / "meta.json").is_file()
     assert store.version_info("demo", root=tmp_path) == before
 
-    store.save(_events({"event_id": "q"}), NO_REJECTS, META, dataset_id="demo", root=tmp_path)
-    assert leftovers[0].exists()  # young: maybe a save in progress elsewhere
-    hour_ago = time.time() - 3700
-    os.utime(leftovers[0], (hour_ago, hour_ago))
     store.save(EVENTS_B, NO_REJECTS, META, dataset_id="demo", root=tmp_path)
     assert not leftovers[0].exists()
-    assert len(store.list_datasets(root=tmp_path)[0].versions) == 3
+    assert len(store.list_datasets(root=tmp_path)[0].versions) == 2
 
 
 # --- concurrency ---------------------------------------------------------------------------------
@@ -822,3 +828,310 @@ def test_parquet_bytes_do_not_depend_on_chunks() -> None:
     chunked = pa.concat_tables([events.slice(a, b - a) for a, b in itertools.pairwise(cuts)])
     assert store.parquet_bytes(events.combine_chunks()) == store.parquet_bytes(chunked)
     assert pq.ParquetFile(pa.BufferReader(store.parquet_bytes(chunked))).num_row_groups == 3
+
+
+# --- lookalike names -----------------------------------------------------------------------------
+
+_FULLWIDTH = {code: code + 0xFEE0 for code in range(0x21, 0x7F)}  # ASCII ! .. ~ -> U+FF01 .. U+FF5E
+
+
+@settings(max_examples=300, deadline=None)
+@given(hst.text(max_size=40))
+def test_a_unicode_lookalike_of_a_name_gives_the_same_id(name: str) -> None:
+    """Any spelling Unicode treats as the same (NFC/NFD/NFKC/NFKD forms, another case, fullwidth letters)
+    gives the same dataset id; and an id slugs to itself."""
+    try:
+        slug = store.slugify(name)
+    except UsageError:
+        for variant in (unicodedata.normalize("NFKC", name), name.casefold(), name.upper()):
+            with pytest.raises(UsageError):
+                store.slugify(variant)
+        return
+    variants = [unicodedata.normalize(form, name) for form in ("NFC", "NFD", "NFKC", "NFKD")]
+    variants += [name.casefold(), name.lower(), name.upper(), name.translate(_FULLWIDTH)]
+    assert {store.slugify(variant) for variant in variants} == {slug}
+    assert store.validate_dataset_id(slug) == slug
+    assert store.slugify(slug) == slug
+
+
+# --- who saved, protected datasets ---------------------------------------------------------------
+
+PAGE_USER = store.Author("Alice", "page", "alice@example.org")
+OPERATOR = store.Author("ops", "cli")
+
+
+def test_every_version_records_who_saved_it_and_from_where(tmp_path: Path) -> None:
+    """saved_by holds the author's name, e-mail and whether the page or the CLI saved it."""
+    info = store.save(EVENTS_A, NO_REJECTS, META, dataset_id="demo", root=tmp_path, author=PAGE_USER)
+    stored = json.loads((info.path / "meta.json").read_text(encoding="utf-8"))
+    assert stored["saved_by"] == {"name": "Alice", "email": "alice@example.org", "via": "page"}
+    assert info.saved_by == PAGE_USER
+    assert store.version_info("demo", root=tmp_path).saved_by == PAGE_USER
+
+
+def test_who_saved_is_not_part_of_the_content_hash(tmp_path: Path) -> None:
+    """The same content saved by someone else is the same version (the first saver stays recorded), and an
+    importer's meta cannot claim another author."""
+    first = store.save(EVENTS_A, NO_REJECTS, META, dataset_id="demo", root=tmp_path, author=PAGE_USER)
+    again = store.save(EVENTS_A, NO_REJECTS, META, dataset_id="demo", root=tmp_path, author=OPERATOR)
+    elsewhere = store.save(
+        EVENTS_A, NO_REJECTS, META, dataset_id="demo", root=tmp_path / "b", author=OPERATOR
+    )
+    assert again == first and elsewhere.version == first.version
+    forged = {**META, "saved_by": {"name": "Mallory", "via": "cli"}}
+    info = store.save(EVENTS_B, NO_REJECTS, forged, dataset_id="demo", root=tmp_path, author=PAGE_USER)
+    assert info.meta["saved_by"]["name"] == "Alice"
+
+
+@pytest.mark.parametrize(("name", "via"), [("", "page"), ("  ", "cli"), ("bob", "browser"), (None, "page")])
+def test_an_author_needs_a_name_and_page_or_cli(name: object, via: str) -> None:
+    with pytest.raises(UsageError):
+        store.Author(name, via)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("name", ["Crocus City Hall 2024", "Ｃｒｏｃｕｓ Ｃｉｔｙ Ｈａｌｌ 2024"])
+@pytest.mark.parametrize("append", [False, True])
+@pytest.mark.parametrize("author", [PAGE_USER, None])
+def test_the_page_cannot_write_into_the_bundled_dataset(
+    tmp_path: Path, name: str, append: bool, author: store.Author | None
+) -> None:
+    """Replace or merge, under its name or a lookalike, from the page (or from a caller that does not say
+    who it is): refused with a message naming the dataset, and nothing is written."""
+    dataset_id = store.slugify(name)
+    with pytest.raises(store.ProtectedDataset) as refused:
+        store.save(
+            EVENTS_A, NO_REJECTS, META, dataset_id=dataset_id, append=append, root=tmp_path, author=author
+        )
+    assert "'crocus-city-hall-2024' is protected" in str(refused.value)
+    assert "Choose another name" in str(refused.value)
+    assert store.write_refusal(dataset_id, author) == refused.value.message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_operator_may_write_into_a_protected_dataset(tmp_path: Path) -> None:
+    assert store.write_refusal(store.BUNDLED_DATASET_ID, OPERATOR) is None
+    info = store.save(
+        EVENTS_A, NO_REJECTS, META, dataset_id=store.BUNDLED_DATASET_ID, root=tmp_path, author=OPERATOR
+    )
+    assert info.saved_by == OPERATOR
+
+
+def test_the_operator_lists_more_protected_datasets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """$TIMELINE_PROTECTED: ids or names, comma-separated; the others stay open to the page."""
+    monkeypatch.setenv("TIMELINE_PROTECTED", " team-notes , Ｂｏａｒｄ Minutes,,")
+    assert store.protected_datasets() == {store.BUNDLED_DATASET_ID, "team-notes", "board-minutes"}
+    for dataset_id in ("team-notes", "board-minutes"):
+        assert dataset_id in (store.write_refusal(dataset_id, PAGE_USER) or "")
+    assert store.write_refusal("open-data", PAGE_USER) is None
+    store.save(EVENTS_A, NO_REJECTS, META, dataset_id="open-data", root=tmp_path, author=PAGE_USER)
+    monkeypatch.setenv("TIMELINE_PROTECTED", "team-notes,!!!")
+    with pytest.raises(UsageError, match="TIMELINE_PROTECTED lists '!!!'"):
+        store.write_refusal("open-data", PAGE_USER)
+
+
+# --- merges keep the dataset ---------------------------------------------------------------------
+
+
+def test_a_merge_keeps_the_name_anchor_and_every_dataset_field(tmp_path: Path) -> None:
+    """The merged version keeps the dataset-level fields of the version merged into; the import-level ones
+    (source file, counts, mapping...) describe the merged import."""
+    dataset_meta = {**META, "name": "Crocus attack", "anchor": "a", "toll": "reports", "description": "kept"}
+    store.save(EVENTS_A, NO_REJECTS, dataset_meta, dataset_id="demo", root=tmp_path)
+    upload = {**META, "name": "demo", "source_file": "upload.csv", "anchor": "z", "rows_read": 1}
+    merged = store.save(EVENTS_B, NO_REJECTS, upload, dataset_id="demo", append=True, root=tmp_path)
+    assert (merged.name, merged.meta["anchor"]) == ("Crocus attack", "a")
+    assert (merged.meta["toll"], merged.meta["description"]) == ("reports", "kept")
+    assert (merged.meta["source_file"], merged.meta["rows_read"], merged.meta["rows"]) == ("upload.csv", 1, 3)
+    replaced = store.save(EVENTS_B, NO_REJECTS, upload, dataset_id="demo", root=tmp_path)
+    assert (replaced.name, replaced.meta["anchor"]) == ("demo", "z")  # a replace is the upload's own
+
+
+def test_every_field_an_import_writes_is_classed_import_or_dataset_level() -> None:
+    """version_meta writes the dataset's name and import-level fields only: a new field must be classed."""
+    result = read_events(b"date,who,what\n2024-03-22,FSB,statement\n", ImportOptions(file_name="x.csv"))
+    meta = version_meta(result, name="x", source_file="x.csv", options=ImportOptions(file_name="x.csv"))
+    assert set(meta) - {"name"} <= set(store.IMPORT_FIELDS)
+
+
+# --- withdrawn versions --------------------------------------------------------------------------
+
+
+def _three_versions(root: Path) -> list[store.VersionInfo]:
+    return [
+        store.save(events, NO_REJECTS, META, dataset_id="demo", root=root, author=PAGE_USER)
+        for events in (EVENTS_A, EVENTS_B, _events({"event_id": "poison"}))
+    ]
+
+
+def test_a_withdrawn_version_is_hidden_everywhere_and_kept_on_disk(tmp_path: Path) -> None:
+    """Withdrawing the newest: the one before opens by default, lists leave it out, asking for it by id
+    (load, rejects, export) says who withdrew it, when and why; its files stay."""
+    first, second, poison = _three_versions(tmp_path)
+    withdrawal = store.withdraw("demo", poison.version, reason="fake events", author=OPERATOR, root=tmp_path)
+    assert store.version_info("demo", root=tmp_path) == second
+    [listed] = store.list_datasets(root=tmp_path)
+    assert [v.version for v in listed.versions] == [second.version, first.version]
+    assert listed.withdrawn == (withdrawal,) == store.withdrawals("demo", root=tmp_path)
+    notice = f"version {poison.version} of 'demo' was withdrawn on "
+    for call in (
+        lambda: store.version_info("demo", poison.version, root=tmp_path),
+        lambda: store.load("demo", poison.version, root=tmp_path),
+        lambda: store.load_rejects("demo", poison.version, root=tmp_path),
+        lambda: store.export("demo", poison.version, "csv", root=tmp_path),
+    ):
+        with pytest.raises(store.VersionWithdrawn) as refused:
+            call()
+        assert notice in str(refused.value) and "by ops from the command line: fake events" in str(
+            refused.value
+        )
+    assert all((poison.path / name).is_file() for name in store.VERSION_FILES)
+
+
+def test_a_merge_after_a_withdrawal_merges_into_the_newest_version_left(tmp_path: Path) -> None:
+    _, second, poison = _three_versions(tmp_path)
+    store.withdraw("demo", poison.version, reason="fake", author=OPERATOR, root=tmp_path)
+    merged = store.save(
+        _events({"event_id": "new"}), NO_REJECTS, META, dataset_id="demo", append=True, root=tmp_path
+    )
+    assert merged.meta["parent_version"] == second.version
+    assert store.load("demo", root=tmp_path)["event_id"].to_pylist() == ["new", "c"]
+    assert merged.created > poison.created
+
+
+def test_the_withdrawal_record_is_appended_atomically(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One JSON line per withdrawal, with who, when and why; each write replaces the file in one rename, so
+    a failed one leaves the record as it was (and no temporary file)."""
+    first, second, poison = _three_versions(tmp_path)
+    store.withdraw("demo", poison.version, reason="fake", author=OPERATOR, root=tmp_path)
+    superseded = "superseded\u2028by\x85another"  # line breaks to str.splitlines, not to JSON Lines
+    store.withdraw(
+        "demo", first.version, reason=superseded, author=store.Author("root", "cli"), root=tmp_path
+    )
+    record = tmp_path / "demo" / store.WITHDRAWALS_FILE
+    lines = [json.loads(line) for line in record.read_text(encoding="utf-8").split("\n") if line]
+    assert [(r["version"], r["reason"], r["by"]["name"]) for r in lines] == [
+        (poison.version, "fake", "ops"),
+        (first.version, superseded, "root"),
+    ]
+    assert [w.reason for w in store.withdrawals("demo", root=tmp_path)] == [superseded, "fake"]
+    assert all(datetime.fromisoformat(r["withdrawn"]).utcoffset() == timedelta(0) for r in lines)
+    before = record.read_bytes()
+    fourth = store.save(_events({"event_id": "d"}), NO_REJECTS, META, dataset_id="demo", root=tmp_path)
+
+    def broken_rename(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(store.os, "rename", broken_rename)
+    with pytest.raises(store.StoreWriteError, match="NOT saved: the disk is full"):
+        store.withdraw("demo", second.version, reason="x", author=OPERATOR, root=tmp_path)
+    monkeypatch.undo()
+    assert record.read_bytes() == before
+    assert not [p for p in (tmp_path / "demo").iterdir() if p.name.startswith(".tmp-")]
+    assert store.version_info("demo", second.version, root=tmp_path) == second
+    assert store.version_info("demo", root=tmp_path) == fourth
+
+
+def test_what_cannot_be_withdrawn(tmp_path: Path) -> None:
+    """The only version left, a version withdrawn already, one that does not exist, without a reason, or
+    from the page: refused with the reason, and the record unchanged."""
+    first, second, poison = _three_versions(tmp_path)
+    store.withdraw("demo", poison.version, reason="fake", author=OPERATOR, root=tmp_path)
+    store.withdraw("demo", second.version, reason="fake too", author=OPERATOR, root=tmp_path)
+    with pytest.raises(UsageError, match="only version of 'demo' left"):
+        store.withdraw("demo", first.version, reason="oops", author=OPERATOR, root=tmp_path)
+    with pytest.raises(store.VersionWithdrawn, match="fake too"):
+        store.withdraw("demo", second.version, reason="again", author=OPERATOR, root=tmp_path)
+    with pytest.raises(DatasetNotFound):
+        store.withdraw("demo", "0" * 12, reason="x", author=OPERATOR, root=tmp_path)
+    with pytest.raises(UsageError, match="why"):
+        store.withdraw("demo", first.version, reason="  ", author=OPERATOR, root=tmp_path)
+    with pytest.raises(UsageError, match="operator"):
+        store.withdraw("demo", first.version, reason="x", author=PAGE_USER, root=tmp_path)
+    assert len(store.withdrawals("demo", root=tmp_path)) == 2
+    assert store.version_info("demo", root=tmp_path) == first
+
+
+def test_a_damaged_withdrawal_record_hides_nothing_silently(tmp_path: Path) -> None:
+    """A record that cannot be read is an error naming the file and line, never read as "none withdrawn"."""
+    _three_versions(tmp_path)
+    (tmp_path / "demo" / store.WITHDRAWALS_FILE).write_text('{"version": "nope"\n', encoding="utf-8")
+    with pytest.raises(store.StoreError, match=r"withdrawn.jsonl, line 1: the withdrawal record of 'demo'"):
+        store.list_datasets(root=tmp_path)
+
+
+# --- faults said plainly, leftovers removed ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "said"),
+    [
+        (errno.ENOSPC, "the disk is full"),
+        (errno.EDQUOT, "the disk quota is used up"),
+        (errno.EROFS, "the store is on a read-only file system"),
+        (errno.EACCES, "permission to write there was denied"),
+    ],
+)
+def test_a_refused_write_says_nothing_was_saved_and_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int, said: str
+) -> None:
+    def refused(path, data):
+        raise OSError(code, os.strerror(code), str(path))
+
+    monkeypatch.setattr(store, "_write_file", refused)
+    with pytest.raises(store.StoreWriteError) as failed:
+        store.save(EVENTS_A, NO_REJECTS, META, dataset_id="demo", root=tmp_path)
+    message = str(failed.value)
+    assert message.startswith(f"the data was NOT saved: {said} (writing {tmp_path / 'demo'}")
+    assert f"in the store {tmp_path}" in message and "nothing in the store was changed" in message
+    assert isinstance(failed.value, store.StoreError)
+
+
+@pytest.fixture
+def read_only(tmp_path: Path) -> Iterator[Path]:
+    """A store directory mounted read-only (a bind mount: the tests run as root); skipped where it cannot."""
+    root = tmp_path / "ro"
+    root.mkdir()
+    store.save(EVENTS_A, NO_REJECTS, META, dataset_id="demo", root=root)
+    mounted = subprocess.run(["mount", "--bind", str(root), str(root)], capture_output=True, check=False)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot bind-mount here: {mounted.stderr.decode(errors='replace').strip()}")
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(root)], capture_output=True, check=True)
+        yield root
+    finally:
+        subprocess.run(["umount", str(root)], capture_output=True, check=False)
+
+
+def test_a_read_only_store_says_so_and_can_still_be_read(read_only: Path) -> None:
+    with pytest.raises(store.StoreWriteError, match="NOT saved: the store is on a read-only file system"):
+        store.save(EVENTS_B, NO_REJECTS, META, dataset_id="demo", root=read_only)
+    with pytest.raises(store.StoreWriteError, match="read-only"):
+        store.save(EVENTS_B, NO_REJECTS, META, dataset_id="new", root=read_only)
+    assert store.load("demo", root=read_only).equals(EVENTS_A)
+    assert store.remove_leftovers(root=read_only) == 0  # never fails
+
+
+def test_leftovers_are_removed_unless_a_write_holds_the_dataset(tmp_path: Path) -> None:
+    """remove_leftovers removes .tmp-* folders and files in datasets whose lock is free, and leaves a dataset
+    being written to (its lock held) as it is."""
+    store.save(EVENTS_A, NO_REJECTS, META, dataset_id="idle", root=tmp_path)
+    store.save(EVENTS_A, NO_REJECTS, META, dataset_id="busy", root=tmp_path)
+    for dataset_id in ("idle", "busy"):
+        (tmp_path / dataset_id / ".tmp-half-written").mkdir()
+        (tmp_path / dataset_id / ".tmp-half-written" / "events.parquet").write_bytes(b"PAR1")
+        (tmp_path / dataset_id / ".tmp-record").write_bytes(b"{")
+    held = os.open(tmp_path / "busy" / ".lock", os.O_RDWR)
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        assert store.remove_leftovers(root=tmp_path) == 2
+    finally:
+        os.close(held)
+    assert not [p for p in (tmp_path / "idle").iterdir() if p.name.startswith(".tmp-")]
+    assert sorted(p.name for p in (tmp_path / "busy").iterdir() if p.name.startswith(".tmp-")) == [
+        ".tmp-half-written",
+        ".tmp-record",
+    ]
+    assert store.remove_leftovers(root=tmp_path) == 2
+    assert store.remove_leftovers(root=tmp_path / "absent") == 0

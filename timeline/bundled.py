@@ -7,7 +7,7 @@ from pathlib import Path
 from timeline import store
 from timeline.ingest import ImportOptions, ImportResult, read_events, version_meta
 
-DATASET_ID = "crocus-city-hall-2024"
+DATASET_ID = store.BUNDLED_DATASET_ID
 NAME = "Crocus City Hall attack, 22 March 2024, and reactions"
 # Time zero of the reactions: the attack itself, not the older background attacks the data also holds.
 ANCHOR = "2024-03-22-attack-begins"
@@ -21,11 +21,20 @@ def read_reviewed_csv(path: Path = CSV_PATH) -> ImportResult:
 
 
 def build(root: Path | None = None) -> store.VersionInfo:
-    """Store the reviewed CSV as a version of the bundled dataset (same content, same version)."""
+    """Store the reviewed CSV as a version of the bundled dataset (same content, same version), as the
+    operator: the bundled dataset is protected from the page."""
     data = CSV_PATH.read_bytes()
     result = read_events(data, OPTIONS)
     meta = {**version_meta(result, name=NAME, source_file=CSV_PATH.name, options=OPTIONS), "anchor": ANCHOR}
-    return store.save(result.events, result.rejects, meta, dataset_id=DATASET_ID, root=root, source=data)
+    return store.save(
+        result.events,
+        result.rejects,
+        meta,
+        dataset_id=DATASET_ID,
+        root=root,
+        source=data,
+        author=store.Author.operator(),
+    )
 
 
 if __name__ == "__main__":

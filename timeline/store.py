@@ -5,20 +5,21 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import getpass
 import hashlib
 import json
 import mmap
 import os
 import re
 import shutil
-import time
 import unicodedata
 import uuid
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Literal, get_args
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -30,25 +31,51 @@ from timeline.errors import DatasetNotFound, InvalidDatasetId, TimelineError, Us
 
 DEFAULT_ROOT = Path(__file__).resolve().parents[1] / "data"
 ENV_VAR = "TIMELINE_DATA_DIR"
+# Comma-separated ids (or names, read as ids) of datasets the page may not write into, besides the bundled.
+PROTECTED_ENV_VAR = "TIMELINE_PROTECTED"
+BUNDLED_DATASET_ID = "crocus-city-hall-2024"
 
 EVENTS_FILE = "events.parquet"
 META_FILE = "meta.json"
 REJECTS_FILE = "rejects.csv"
+# Beside a dataset's versions: one JSON line per withdrawn version; lines are only ever added.
+WITHDRAWALS_FILE = "withdrawn.jsonl"
 VERSION_FILES: tuple[str, ...] = (EVENTS_FILE, META_FILE, REJECTS_FILE)
 EXPORT_FORMATS: tuple[str, ...] = ("csv", "parquet")
 
 REJECTS_SCHEMA = pa.schema([("line", pa.int64()), ("reason", pa.string()), ("record", pa.string())])
 
 # Fields save() owns; the importer's meta cannot set them.
-_BOOKKEEPING = ("dataset_id", "version", "created", "rows", "parent_version", "appended")
-# Fields left out of the content hash (they differ between two saves of the same content).
-_UNHASHED = ("created", "version")
+_BOOKKEEPING = ("dataset_id", "version", "created", "rows", "parent_version", "appended", "saved_by")
+# Fields left out of the content hash: they describe the act of saving, not what was saved, so the same
+# content saved by anyone at any time is the same version (and `make data` keeps the bundled version's id).
+_UNHASHED = ("created", "version", "saved_by")
+# Fields that describe the import that made one version. A merge takes these from its own import; every
+# other field a version's meta holds (name, anchor, ...) is the dataset's and is kept from the version merged
+# into. tests/test_store.py checks that ingest.version_meta writes no field this list and "name" leave out.
+IMPORT_FIELDS: tuple[str, ...] = (
+    "source_file",
+    "source_sha256",
+    "tz",
+    "date_order",
+    "mapping_overrides",
+    "input_columns",
+    "rows_read",
+    "accepted",
+    "rejected",
+    "duplicates",
+    "mapping",
+    "preset",
+    "encoding",
+    "delimiter",
+    "notices",
+)
+Via = Literal["page", "cli"]
 
 _DATASET_ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
 _VERSION_ID = re.compile(r"[0-9a-f]{12}")
 _SLUG_MAX = 64
 _TMP_PREFIX = ".tmp-"
-_STALE_TMP_SECONDS = 3600
 _LOCK_FILE = ".lock"
 _LISTED_IN_ERRORS = 10
 # Columns with few distinct values in any dataset: dictionary-encoded in Parquet (free text is not).
@@ -71,7 +98,69 @@ _FORMULA_START = r"^([=+\-@\t\r])"
 
 
 class StoreError(TimelineError):
-    """A stored version exists but cannot be read (damaged or written by an incompatible program)."""
+    """The store cannot do what was asked: a stored file cannot be read, a write failed or is refused."""
+
+
+class StoreWriteError(StoreError):
+    """The disk refused a write (full, read-only, no permission...): nothing was saved."""
+
+
+class ProtectedDataset(StoreError):
+    """A dataset the page may not write into (the bundled one, or one the operator protects)."""
+
+
+class VersionWithdrawn(DatasetNotFound):
+    """The version asked for was withdrawn by an operator: it is kept on disk but never shown."""
+
+
+@dataclass(frozen=True)
+class Author:
+    """Who saves a version or withdraws one, and from where: the page (a signed-in user) or the CLI."""
+
+    name: str
+    via: Via
+    email: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise UsageError(f"an author needs a name, got {self.name!r}")
+        if self.via not in get_args(Via):
+            raise UsageError(f"an author writes via {' or '.join(get_args(Via))}, got {self.via!r}")
+
+    @classmethod
+    def operator(cls, name: str | None = None) -> Author:
+        """The operator at the command line: name, else the login name of the user running this process."""
+        if not name:
+            try:
+                name = getpass.getuser()
+            except (KeyError, OSError):  # no login name and no passwd entry (a bare container)
+                name = f"uid {os.getuid()}"
+        return cls(name, "cli")
+
+    def describe(self) -> str:
+        """The author in words: 'alice (alice@example.org) on the page'."""
+        who = f"{self.name} ({self.email})" if self.email else self.name
+        return f"{who} {'on the page' if self.via == 'page' else 'from the command line'}"
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    """A version an operator withdrew: who, when (UTC, ISO 8601) and why."""
+
+    dataset_id: str
+    version: str
+    withdrawn: str
+    by: Author
+    reason: str
+
+    @property
+    def notice(self) -> str:
+        """One sentence a reader or a script gets instead of the version."""
+        when = _parse_created(self.withdrawn).strftime("%Y-%m-%d %H:%M UTC")
+        return (
+            f"version {self.version} of {self.dataset_id!r} was withdrawn on {when} "
+            f"by {self.by.describe()}: {self.reason}"
+        )
 
 
 @dataclass(frozen=True)
@@ -85,14 +174,25 @@ class VersionInfo:
     path: Path
     meta: dict
 
+    @property
+    def saved_by(self) -> Author | None:
+        """Who saved this version, as its meta.json records it (None for versions saved before it was
+        recorded, or by a library caller that gave no author)."""
+        recorded = self.meta.get("saved_by")
+        try:
+            return Author(recorded["name"], recorded["via"], recorded.get("email"))
+        except (TypeError, KeyError, AttributeError, UsageError):
+            return None
+
 
 @dataclass(frozen=True)
 class DatasetInfo:
-    """A dataset and its complete versions, newest first."""
+    """A dataset and its complete versions that were not withdrawn, newest first; and the withdrawn ones."""
 
     dataset_id: str
     name: str
     versions: tuple[VersionInfo, ...]
+    withdrawn: tuple[Withdrawal, ...] = ()
 
     @property
     def latest(self) -> VersionInfo:
@@ -107,8 +207,13 @@ def store_root() -> Path:
 
 
 def slugify(name: str) -> str:
-    """Turn a human dataset name into a dataset id (lowercase ascii letters, digits and dashes)."""
-    ascii_name = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode("ascii")
+    """Turn a human dataset name into a dataset id (lowercase ascii letters, digits and dashes).
+
+    Names are compared as Unicode compares them, NFKC and case-folded first: a fullwidth or otherwise
+    compatible lookalike of a name gives the same id, so it can only reach that dataset knowingly.
+    """
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", str(name)).casefold())
+    ascii_name = unicodedata.normalize("NFKD", folded).encode("ascii", "ignore").decode("ascii")
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
     slug = slug[:_SLUG_MAX].rstrip("-")
     if not slug:
@@ -139,6 +244,39 @@ def validate_version_id(version: str) -> str:
     return version
 
 
+def protected_datasets() -> frozenset[str]:
+    """The ids the page may not write into: the bundled dataset and those $TIMELINE_PROTECTED lists."""
+    listed = os.environ.get(PROTECTED_ENV_VAR, "")
+    ids = {BUNDLED_DATASET_ID}
+    for entry in (part.strip() for part in listed.split(",")):
+        if not entry:
+            continue
+        try:
+            ids.add(slugify(entry))
+        except UsageError as exc:
+            raise UsageError(
+                f"{PROTECTED_ENV_VAR} lists {entry!r}, which is no dataset id",
+                hint="list dataset ids separated by commas, e.g. crocus-city-hall-2024,team-notes",
+            ) from exc
+    return frozenset(ids)
+
+
+def write_refusal(dataset_id: str, author: Author | None) -> str | None:
+    """Why author may not save a version into dataset_id, or None when they may.
+
+    A protected dataset takes versions from the command line only (the operator); the page, or a caller
+    that does not say who it is, is refused. save() asks this too, so no page can get around it.
+    """
+    if author is not None and author.via == "cli":
+        return None
+    if validate_dataset_id(dataset_id) not in protected_datasets():
+        return None
+    return (
+        f"the dataset {dataset_id!r} is protected: no version can be saved into it from the page. "
+        "Choose another name for your dataset."
+    )
+
+
 def save(
     events: pa.Table,
     rejects: pa.Table,
@@ -148,21 +286,30 @@ def save(
     append: bool = False,
     root: Path | None = None,
     source: bytes | mmap.mmap | None = None,
+    author: Author | None = None,
 ) -> VersionInfo:
     """Store events, rejects and meta as a new version of dataset_id (or return the identical newest one).
 
     The events are stored in the order given. With append=True they are merged with the newest
     version's, de-duplicated by event_id (a stored row wins over a new one with the same id) and
-    sorted by timestamp, then event_id. source is the file the events were read from: meta records its
-    SHA-256 as source_sha256 (hashed on a second core while the Parquet is encoded).
+    sorted by timestamp, then event_id; the new version keeps the dataset-level fields of the newest
+    version's meta (every field but IMPORT_FIELDS: name, anchor...). source is the file the events were
+    read from: meta records its SHA-256 as source_sha256 (hashed on a second core while the Parquet is
+    encoded). author is recorded as saved_by; a protected dataset refuses any author but the command
+    line's (ProtectedDataset). A write the disk refuses raises StoreWriteError, and nothing is saved.
     """
     validate_dataset_id(dataset_id)
+    if author is not None and not isinstance(author, Author):
+        raise UsageError(f"author must be a store.Author, got {type(author).__name__}")
+    if (refusal := write_refusal(dataset_id, author)) is not None:
+        raise ProtectedDataset(refusal)
     events = _conform_events(events)
     rejects = _conform_rejects(rejects)
     if not isinstance(meta, dict):
         raise UsageError(f"meta must be a dict, got {type(meta).__name__}")
     _meta_json(meta)  # refuse meta JSON cannot hold before touching the disk
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    base = _root(root)
+    with _writing(base), ThreadPoolExecutor(max_workers=1) as pool:
         # Encoding Parquet keeps one core busy: the ids are checked and the source hashed on the other
         # meanwhile. (An append encodes the merged events, once it has them.)
         repeated = pool.submit(_repeated_event_ids, events)
@@ -172,16 +319,32 @@ def save(
         if source_sha256 is not None:
             meta = {**meta, "source_sha256": source_sha256.result()}
     _refuse([f"event_id is not unique: {', '.join(map(repr, examples))}"] if examples else [])
-    base = _root(root)
+    with _writing(base):
+        return _save_locked(base, dataset_id, events, rejects, meta, parquet, append, author)
+
+
+def _save_locked(
+    base: Path,
+    dataset_id: str,
+    events: pa.Table,
+    rejects: pa.Table,
+    meta: dict,
+    parquet: memoryview | None,
+    append: bool,
+    author: Author | None,
+) -> VersionInfo:
+    """save(), from taking the dataset's lock on."""
     dataset_dir = _dataset_dir_for_writing(base, dataset_id)
     with _locked(dataset_dir):
-        _remove_stale_tmp(dataset_dir)
-        versions = _complete_versions(base, dataset_id)
+        _remove_leftovers_locked(dataset_dir)
+        everything = _complete_versions(base, dataset_id)
+        versions = _not_withdrawn(everything, _withdrawals(base, dataset_id))
         newest = versions[0] if versions else None
         own_meta = {key: value for key, value in meta.items() if key not in _BOOKKEEPING}
         own_meta["dataset_id"] = dataset_id
         if append and newest is not None:
             events, appended = _merge(_read_events(base, newest), events)
+            own_meta.update(_dataset_fields(newest.meta))
             own_meta["parent_version"] = newest.version
             own_meta["appended"] = appended
         own_meta["rows"] = events.num_rows
@@ -189,7 +352,7 @@ def save(
             parquet = _parquet(events)
         rejects_csv = _rejects_bytes(rejects)
         version = _content_id(parquet, rejects_csv, own_meta)
-        existing = {info.version for info in versions}
+        existing = {info.version for info in everything}
         if newest is not None and newest.version == version:
             return newest
         if newest is not None and _same_content(base, newest, parquet, rejects_csv, own_meta):
@@ -199,8 +362,10 @@ def save(
             # parent is the present newest (versions are immutable, so the old one is not touched).
             own_meta["parent_version"] = newest.version
             version = _content_id(parquet, rejects_csv, own_meta)
-        created = _next_created(newest)
+        created = _next_created(everything[0] if everything else None)
         stored_meta = {**own_meta, "version": version, "created": created}
+        if author is not None:
+            stored_meta["saved_by"] = asdict(author)
         target = _write_version(dataset_dir, version, parquet, rejects_csv, stored_meta)
         info = _version_info_at(base, dataset_id, target.name)
         if info is None:
@@ -248,16 +413,24 @@ def load_rejects(dataset_id: str, version: str | None = None, *, root: Path | No
 
 
 def version_info(dataset_id: str, version: str | None = None, *, root: Path | None = None) -> VersionInfo:
-    """Describe one version of a dataset; version None means the newest."""
+    """Describe one version of a dataset; version None means the newest not withdrawn.
+
+    A withdrawn version raises VersionWithdrawn, whose message says when, by whom and why.
+    """
     validate_dataset_id(dataset_id)
     if version is not None:
         validate_version_id(version)
     base = _root(root)
+    withdrawals = _withdrawals(base, dataset_id)
+    if version in withdrawals:
+        raise VersionWithdrawn(
+            withdrawals[version].notice, hint="`python -m timeline list --all` shows every version"
+        )
     if version is not None:
         info = _version_info_at(base, dataset_id, version)
         if info is not None:
             return info
-    versions = _complete_versions(base, dataset_id)
+    versions = _not_withdrawn(_complete_versions(base, dataset_id), withdrawals)
     if not versions:
         available = [dataset.dataset_id for dataset in list_datasets(root=base)]
         raise DatasetNotFound(
@@ -273,18 +446,72 @@ def version_info(dataset_id: str, version: str | None = None, *, root: Path | No
 
 
 def list_datasets(*, root: Path | None = None) -> list[DatasetInfo]:
-    """Every dataset with at least one complete version, sorted by dataset id."""
+    """Every dataset with at least one complete version not withdrawn, sorted by dataset id."""
     base = _root(root)
-    try:
-        names = sorted(entry.name for entry in os.scandir(base) if _DATASET_ID.fullmatch(entry.name))
-    except (FileNotFoundError, NotADirectoryError):
-        return []
     datasets = []
-    for dataset_id in names:
-        versions = _complete_versions(base, dataset_id)
+    for dataset_id in _dataset_ids(base):
+        withdrawals = _withdrawals(base, dataset_id)
+        versions = _not_withdrawn(_complete_versions(base, dataset_id), withdrawals)
         if versions:
-            datasets.append(DatasetInfo(dataset_id, versions[0].name, versions))
+            datasets.append(DatasetInfo(dataset_id, versions[0].name, versions, _latest_first(withdrawals)))
     return datasets
+
+
+def withdrawals(dataset_id: str, *, root: Path | None = None) -> tuple[Withdrawal, ...]:
+    """The dataset's withdrawn versions, the latest withdrawal first."""
+    return _latest_first(_withdrawals(_root(root), validate_dataset_id(dataset_id)))
+
+
+def withdraw(
+    dataset_id: str, version: str, *, reason: str, author: Author, root: Path | None = None
+) -> Withdrawal:
+    """Withdraw a version: hidden from lists, links and exports from now on, kept on disk, and recorded
+    (who, when, why) in the dataset's withdrawn.jsonl. Operators only (author.via == "cli"). The only
+    version left cannot be withdrawn: the dataset would vanish and every link to it with it."""
+    validate_dataset_id(dataset_id)
+    validate_version_id(version)
+    if not isinstance(author, Author) or author.via != "cli":
+        raise UsageError("versions are withdrawn by an operator, from the command line")
+    reason = reason.strip() if isinstance(reason, str) else ""
+    if not reason:
+        raise UsageError("say why the version is withdrawn", hint="--reason TEXT")
+    base = _root(root)
+    version_info(dataset_id, version, root=base)  # it exists, and is not withdrawn yet
+    with _writing(base), _locked(base / dataset_id):
+        withdrawals = _withdrawals(base, dataset_id)
+        if version in withdrawals:
+            raise VersionWithdrawn(withdrawals[version].notice)
+        left = _not_withdrawn(_complete_versions(base, dataset_id), withdrawals)
+        if [v.version for v in left] == [version]:
+            raise UsageError(
+                f"version {version} is the only version of {dataset_id!r} left; withdrawing it "
+                "would remove the dataset",
+                hint="save a corrected version first, then withdraw this one",
+            )
+        withdrawal = Withdrawal(
+            dataset_id, version, datetime.now(UTC).isoformat(timespec="microseconds"), author, reason
+        )
+        _append_withdrawal(base / dataset_id, withdrawal)
+    return withdrawal
+
+
+def remove_leftovers(*, root: Path | None = None) -> int:
+    """Remove what interrupted writes left behind (.tmp-* entries); how many were removed.
+
+    Only in datasets whose lock is free at once: a save holds its dataset's lock while it writes, so under
+    the lock every .tmp-* is dead; a dataset being saved to is left for the next start. Never fails: a
+    store that cannot be written (read-only, no permission) is simply left as it is.
+    """
+    base = _root(root)
+    removed = 0
+    try:
+        dataset_ids = _dataset_ids(base)
+    except OSError:  # a store that cannot be listed: the command that needs it says so
+        return 0
+    for dataset_id in dataset_ids:
+        with contextlib.suppress(OSError), _locked(base / dataset_id, wait=False):
+            removed += _remove_leftovers_locked(base / dataset_id)
+    return removed
 
 
 def export(dataset_id: str, version: str | None, fmt: str, *, root: Path | None = None) -> bytes:
@@ -346,6 +573,43 @@ def _parquet(events: pa.Table) -> memoryview:
 
 def _root(root: Path | None) -> Path:
     return Path(root) if root is not None else store_root()
+
+
+def _dataset_ids(base: Path) -> list[str]:
+    try:
+        return sorted(entry.name for entry in os.scandir(base) if _DATASET_ID.fullmatch(entry.name))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+_FAULTS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EROFS: "the store is on a read-only file system",
+    errno.EACCES: "permission to write there was denied",
+    errno.EPERM: "permission to write there was denied",
+    errno.EIO: "the disk reported an input/output error",
+}
+
+
+@contextlib.contextmanager
+def _writing(base: Path) -> Iterator[None]:
+    """Turn a write the disk refuses into a StoreWriteError that says so plainly, naming the store."""
+    try:
+        yield
+    except OSError as exc:
+        why = _FAULTS.get(exc.errno or 0) or exc.strerror or str(exc)
+        where = exc.filename or base
+        raise StoreWriteError(
+            f"the data was NOT saved: {why} (writing {where}, in the store {base}); "
+            "nothing in the store was changed",
+            hint=f"free space, make the store writable or set ${ENV_VAR} to another place; then save again",
+        ) from exc
+
+
+def _dataset_fields(meta: dict) -> dict:
+    """The fields of a version's meta that belong to its dataset, not to the import or the save."""
+    return {key: value for key, value in meta.items() if key not in IMPORT_FIELDS and key not in _BOOKKEEPING}
 
 
 def _inside(base: Path, path: Path) -> bool:
@@ -499,23 +763,110 @@ def _dataset_dir_for_writing(base: Path, dataset_id: str) -> Path:
 
 
 @contextlib.contextmanager
-def _locked(dataset_dir: Path) -> Iterator[None]:
-    """Hold an exclusive lock on the dataset, so saves to it run one at a time."""
+def _locked(dataset_dir: Path, *, wait: bool = True) -> Iterator[None]:
+    """Hold an exclusive lock on the dataset, so writes to it run one at a time (BlockingIOError when
+    wait is False and another holds it)."""
     fd = os.open(dataset_dir / _LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         yield
     finally:
         os.close(fd)  # closing the last descriptor releases the lock
 
 
-def _remove_stale_tmp(dataset_dir: Path) -> None:
-    cutoff = time.time() - _STALE_TMP_SECONDS
+def _remove_leftovers_locked(dataset_dir: Path) -> int:
+    """Remove the .tmp-* entries of a dataset whose lock the caller holds: no write is under way in them."""
+    removed = 0
     for entry in os.scandir(dataset_dir):
-        if entry.name.startswith(_TMP_PREFIX) and entry.is_dir(follow_symlinks=False):
+        if entry.name.startswith(_TMP_PREFIX):
             with contextlib.suppress(OSError):
-                if entry.stat(follow_symlinks=False).st_mtime < cutoff:
-                    shutil.rmtree(entry.path, ignore_errors=True)
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path)
+                else:
+                    os.unlink(entry.path)
+                removed += 1
+    return removed
+
+
+def _withdrawals(base: Path, dataset_id: str) -> dict[str, Withdrawal]:
+    """The dataset's withdrawn versions by id. A record that cannot be read hides nothing it might hold:
+    it is an error (StoreError), never read as "nothing withdrawn"."""
+    path = base / dataset_id / WITHDRAWALS_FILE
+    if not (base / dataset_id).is_dir() or not _inside(base, base / dataset_id):
+        return {}  # no dataset here, or one never read (_complete_versions): nothing to hide
+    try:
+        if not _inside(base, path):
+            raise StoreError(
+                f"the withdrawal record of {dataset_id!r} points outside the store", file=str(path)
+            )
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StoreError(
+            f"the withdrawal record of {dataset_id!r} cannot be read: {exc}", file=str(path)
+        ) from exc
+    found = {}
+    # Lines end at "\n" only: a reason may hold U+2028 or U+0085, which json leaves as they are.
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line:
+            continue
+        try:
+            record = json.loads(line)
+            by = record["by"]
+            withdrawal = Withdrawal(
+                dataset_id,
+                validate_version_id(record["version"]),
+                str(record["withdrawn"]),
+                Author(by["name"], by["via"], by.get("email")),
+                str(record["reason"]),
+            )
+            _parse_created(withdrawal.withdrawn)
+        except (ValueError, KeyError, TypeError, AttributeError, UsageError) as exc:
+            raise StoreError(
+                f"the withdrawal record of {dataset_id!r} is damaged: {exc}", file=str(path), row=number
+            ) from exc
+        found[withdrawal.version] = withdrawal
+    return found
+
+
+def _latest_first(withdrawals: dict[str, Withdrawal]) -> tuple[Withdrawal, ...]:
+    return tuple(sorted(withdrawals.values(), key=lambda w: _parse_created(w.withdrawn), reverse=True))
+
+
+def _not_withdrawn(
+    versions: tuple[VersionInfo, ...], withdrawals: dict[str, Withdrawal]
+) -> tuple[VersionInfo, ...]:
+    return tuple(info for info in versions if info.version not in withdrawals)
+
+
+def _append_withdrawal(dataset_dir: Path, withdrawal: Withdrawal) -> None:
+    """Add one line to the withdrawal record: the old lines and the new one written to a temporary file,
+    then renamed over the record in one step (a reader sees the old record or the new, never half)."""
+    path = dataset_dir / WITHDRAWALS_FILE
+    try:
+        before = path.read_bytes()
+    except FileNotFoundError:
+        before = b""
+    if before and not before.endswith(b"\n"):
+        before += b"\n"
+    line = {
+        "version": withdrawal.version,
+        "withdrawn": withdrawal.withdrawn,
+        "by": asdict(withdrawal.by),
+        "reason": withdrawal.reason,
+    }
+    tmp = dataset_dir / f"{_TMP_PREFIX}{uuid.uuid4().hex}"
+    try:
+        _write_file(
+            tmp, before + (json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
+        )
+        os.rename(tmp, path)
+        _fsync_dir(dataset_dir)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def _write_file(path: Path, data: bytes | memoryview) -> None:
