@@ -1,9 +1,11 @@
-"""HTML in event text (TimelineJS `Text` cells) as plain text and links, for showing as safe text."""
+"""HTML in event text (TimelineJS `Text` cells) as plain text and links, and any text as Markdown that
+Streamlit shows literally: for showing as safe text."""
 
 from __future__ import annotations
 
 import html
 import re
+import string
 
 import numpy as np
 import pandas as pd
@@ -43,6 +45,22 @@ _WEB_ADDRESS = re.compile(r"https?://\S", re.IGNORECASE)
 _ANY_SPACES = re.compile(r"\s+")
 _SPACES = re.compile(r"[^\S\n]+")
 _LINE_ENDS = re.compile(r"\s*\n\s*")
+
+# Streamlit renders Markdown with react-markdown, GFM, math, directives, emoji and plugins of its own. A
+# backslash before ASCII punctuation is CommonMark's escape: it stops every construct the parser reads
+# (emphasis, links, images, code, HTML, entities, tables, headings, lists, $math$, ~~strike~~, :red[...]
+# directives, <autolinks>, and web addresses as the parser sees them).
+_ESCAPED = str.maketrans({char: "\\" + char for char in string.punctuation})  # string.punctuation is ASCII's
+# Other rewrites work on the parsed text, escapes already undone, and only within one run of text: GFM's
+# web and e-mail addresses (http://x.y, www.x.y, a@b.c), :emoji: shortcodes, Streamlit's :material_x: icons,
+# :streamlit: logo and its arrows and dashes (->, <=, --). The first character of each such sequence is put
+# in a run of its own, `:color[c]`: Streamlit's colour directive with no colour, a bare <span> holding the
+# very character, so the text reads and copies as it was. Each pattern is the sequence alone, whatever
+# surrounds it, so that no run between two such spans can hold one.
+_REWRITTEN_START = re.compile(
+    r"(?=:[\w+-]+:|(?i:https?://|www\.)|(?<=[-.\w+])@|->|<-|--|>=|<=|~=)(.)", re.ASCII | re.DOTALL
+)
+_LINE_BREAK_CHARS = re.compile(r"\r\n|\r|\n")
 
 
 def plain(text: str) -> str:
@@ -98,3 +116,25 @@ def _as_text(markup: str) -> str:
     while _TAG.search(text):
         text = _TAG.sub("", text)
     return _LINE_ENDS.sub("\n", _SPACES.sub(" ", text)).strip()
+
+
+def literal_markdown(text: str) -> str:
+    r"""Markdown that Streamlit (st.markdown, captions, alerts, labels) shows as exactly this text: no link,
+    image, formula, emoji, icon, colour or style; a line break is a line break. Spaces and tabs that begin a
+    line, and the spaces and line breaks around the whole text, are left out: Markdown would read the first
+    as indentation and show a break at the end as a backslash, and a page shows neither.
+
+    literal_markdown("*b* http://x") == r"\*b\* :color[h]ttp\:\/\/x".
+    """
+    lines = (line.lstrip(" \t") for line in _LINE_BREAK_CHARS.split(text.strip(" \t\r\n")))
+    markdown = "\\\n".join(_literal_line(line) for line in lines)
+    # The parser drops a byte order mark that begins its input; as a character reference it stays.
+    return "&#xFEFF;" + markdown[1:] if markdown.startswith("\ufeff") else markdown
+
+
+def _literal_line(line: str) -> str:
+    # split() gives the text between the characters that start a rewritten sequence, and those characters.
+    pieces = _REWRITTEN_START.split(line)
+    pieces[1::2] = [f":color[{char.translate(_ESCAPED)}]" for char in pieces[1::2]]
+    pieces[::2] = [text.translate(_ESCAPED) for text in pieces[::2]]
+    return "".join(pieces)
