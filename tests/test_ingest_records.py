@@ -6,10 +6,12 @@ from __future__ import annotations
 import csv
 import io
 import random
+import sys
 
 import pytest
 
-from timeline import sniff
+from timeline import cli, sniff
+from timeline.errors import BadInputError
 from timeline.ingest import ImportOptions, read_events
 
 
@@ -85,3 +87,25 @@ def test_a_value_whose_line_break_ends_arrows_first_block_is_read_whole() -> Non
     assert (result.accepted, result.rejected) == (i + 1001, 0)
     assert result.events["description"][i].as_py() == long_value
     assert result.events["description"][i + 1].as_py() == "after"
+
+
+def _ragged_file_with_a_long_value(length: int) -> bytes:
+    """A ragged row sends the file through Python's csv module; one quoted value is `length` characters."""
+    long_value = "x" * length
+    return (f'date,who,what\n2024-03-22,A,"{long_value}"\n2024-03-23,B,short,one field too many\n').encode()
+
+
+def test_a_value_over_the_csv_modules_limit_is_said_plainly_and_the_process_is_not_changed() -> None:
+    """Library code leaves Python's csv field limit as it is (process-wide state): a value over it is a clear
+    message naming the line; under the import settings a process's main uses, the value is read whole, and
+    the settings are restored afterwards."""
+    data = _ragged_file_with_a_long_value(200_000)
+    limit, switch = csv.field_size_limit(), sys.getswitchinterval()
+    with pytest.raises(BadInputError, match=r"line 2: a value is longer than Python's csv module reads"):
+        read_events(data)
+    assert (csv.field_size_limit(), sys.getswitchinterval()) == (limit, switch)
+    with cli.import_process_settings():
+        result = read_events(data)
+    assert (csv.field_size_limit(), sys.getswitchinterval()) == (limit, switch)
+    assert result.events.column("description").to_pylist()[0] == "x" * 200_000
+    assert result.rejected == 1

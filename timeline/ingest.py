@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import functools
 import io
@@ -10,8 +9,6 @@ import json
 import mmap
 import os
 import stat
-import sys
-import threading
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -29,6 +26,8 @@ from timeline.errors import BadInputError, UsageError
 
 _MB = 1024 * 1024  # as Streamlit counts server.maxUploadSize
 DEFAULT_MAX_BYTES = 200 * _MB  # matches server.maxUploadSize in .streamlit/config.toml
+# Each column costs a few Arrow calls: 2,000 read in about a second, and no event needs that many.
+DEFAULT_MAX_COLUMNS = 2_000
 _MISSING_MARKERS = (
     "",
     "NA",
@@ -54,6 +53,15 @@ _REJECT_SCHEMA = pa.schema([("line", pa.int64()), ("reason", pa.string()), ("rec
 SAMPLES_PER_COLUMN = 3
 SAMPLE_CHARS = 60  # a sample shows what a column holds: a 5 MB cell is cut, not carried along
 _SAMPLED_ROWS = 2000  # samples come from the top of the file: a million rows cost no more than ten
+# What an import is doing, in the order it does it: read_events names each stage as it starts.
+STAGES: tuple[str, ...] = (
+    "checking the encoding",
+    "finding the columns",
+    "reading the rows",
+    "reading the times",
+    "checking ids and duplicates",
+    "building the events",
+)
 
 
 @dataclass(frozen=True)
@@ -65,6 +73,7 @@ class ImportOptions:
     tz: str = "UTC"
     date_order: str = "auto"
     max_bytes: int = DEFAULT_MAX_BYTES
+    max_columns: int = DEFAULT_MAX_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -149,8 +158,15 @@ def _size(n: int) -> str:
     return f"{n / _MB:.1f}".removesuffix(".0") + " MB" if n >= _MB else f"{n:,} bytes"
 
 
-def read_events(data: sniff.Content, options: ImportOptions | None = None) -> ImportResult:
-    """Read CSV/TSV bytes into canonical events; raises BadInputError if the file cannot be used at all."""
+def read_events(
+    data: sniff.Content,
+    options: ImportOptions | None = None,
+    *,
+    on_stage: Callable[[str], object] | None = None,
+) -> ImportResult:
+    """Read CSV/TSV bytes into canonical events; raises BadInputError if the file cannot be used at all.
+
+    on_stage is called with each of STAGES as it starts (a progress bar's steps)."""
     options = options or ImportOptions()
     name = options.file_name
     dates.validate_zone(options.tz)
@@ -163,48 +179,36 @@ def read_events(data: sniff.Content, options: ImportOptions | None = None) -> Im
             f"the file is {len(data) / _MB:.1f} MB, over the limit of {options.max_bytes / _MB:.0f} MB",
             file=name,
         )
-    with _quick_gil_handoff(), ThreadPoolExecutor(max_workers=1) as pool:
-        return _read(data, options, pool)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return _read(data, options, pool, on_stage or _no_report)
 
 
-_HANDOFF_SECONDS = 0.0005
-_handoff_lock = threading.Lock()
-_handoff_users = 0
-_handoff_saved = 0.0
+def _no_report(stage: str) -> None:
+    pass
 
 
-@contextlib.contextmanager
-def _quick_gil_handoff() -> Iterator[None]:
-    """A short GIL switch interval while imports run (restored when the last one ends).
-
-    The two threads of an import each run thousands of short numpy/Arrow calls that release the GIL;
-    with Python's default 5 ms interval, a thread coming back from one waits for the other to give the
-    GIL up, and the parallel half of an import took 60-90 % longer than alone.
-    """
-    global _handoff_users, _handoff_saved
-    with _handoff_lock:
-        if _handoff_users == 0:
-            _handoff_saved = sys.getswitchinterval()
-            sys.setswitchinterval(min(_handoff_saved, _HANDOFF_SECONDS))
-        _handoff_users += 1
-    try:
-        yield
-    finally:
-        with _handoff_lock:
-            _handoff_users -= 1
-            if _handoff_users == 0:
-                sys.setswitchinterval(_handoff_saved)
-
-
-def _read(data: sniff.Content, options: ImportOptions, pool: ThreadPoolExecutor) -> ImportResult:
+def _read(
+    data: sniff.Content, options: ImportOptions, pool: ThreadPoolExecutor, on_stage: Callable[[str], object]
+) -> ImportResult:
     name = options.file_name
+    stages = iter(STAGES)
+    on_stage(next(stages))
     text = sniff.decode(data, file_name=name)
+    on_stage(next(stages))
     layout = sniff.detect_layout(text, file_name=name)
+    if layout.field_count > options.max_columns:
+        # Refused before anything is done per column.
+        raise BadInputError(
+            f"the file has {layout.field_count:,} columns; an import reads at most {options.max_columns:,}",
+            file=name,
+            hint="keep only the columns the timeline needs (a date, who, what, ...) and import it again",
+        )
     preset = presets.detect(layout.header, layout.field_count)
     if preset.column_names is not None:
         names, skip = preset.column_names, 0
     else:
         names, skip = sniff.unique_names(layout.header), layout.header_lines
+    on_stage(next(stages))
     rows = _read_rows(text.utf8, layout, names, skip)
     _reject_unclosed_quote(rows, text.utf8, layout.delimiter)
     rows_read = rows.table.num_rows + len(rows.structural)
@@ -220,13 +224,14 @@ def _read(data: sniff.Content, options: ImportOptions, pool: ThreadPoolExecutor)
     side_fields = {f: mapping[f] for f in (s.EVENT_ID, s.SOURCE_NAME, s.SOURCE_URL) if f in mapping}
     side = pool.submit(_ids_and_sources, raw, side_fields, preset)
     main_clean = _without_missing_markers(raw.drop_columns(_side_only(side_fields, mapping)))
+    on_stage(next(stages))
     _find_time_columns(mapping, main_clean, name)
     start = _read_start(main_clean, mapping, preset, options)
+    on_stage(next(stages))
     side_clean, (keep, event_ids, id_notice), sources = side.result()
-    clean = pa.table(
-        [main_clean[c] if c in main_clean.column_names else side_clean[c] for c in raw.column_names],
-        names=raw.column_names,
-    )
+    # By name in one dict: a table's look-up by name scans its schema, once per column of a wide file.
+    cleaned = {**_by_name(side_clean), **_by_name(main_clean)}
+    clean = pa.table([cleaned[c] for c in raw.column_names], names=raw.column_names)
     duplicates = int((~keep).sum())
     rejects: list[tuple[np.ndarray, list[str]]] = []
 
@@ -246,6 +251,7 @@ def _read(data: sniff.Content, options: ImportOptions, pool: ThreadPoolExecutor)
 
     if id_notice:
         notices.append(id_notice)
+    on_stage(next(stages))
     if keep.all():
         events = _build_events(clean, start, event_ids, mapping, preset, options, sources)
     else:
@@ -269,6 +275,10 @@ def _read(data: sniff.Content, options: ImportOptions, pool: ThreadPoolExecutor)
         columns=tuple(names),
         samples=_samples(raw),
     )
+
+
+def _by_name(table: pa.Table) -> dict[str, pa.ChunkedArray]:
+    return dict(zip(table.column_names, table.columns, strict=True))
 
 
 def _samples(raw: pa.Table) -> dict[str, tuple[str, ...]]:
@@ -412,16 +422,31 @@ def _reject_unclosed_quote(rows: _Rows, utf8: sniff.Content, delimiter: str) -> 
     rows.lines = rows.lines[:last]
 
 
+def _records(reader: Iterator[list[str]]) -> Iterator[list[str]]:
+    """The reader's records; a value over the csv module's field limit is said plainly. The limit is the
+    process's own (128 KiB by default): the command line and the page's import worker raise it for their
+    whole process (cli.import_process_settings), which library code must not do."""
+    try:
+        yield from reader
+    except csv.Error as exc:
+        if "field larger than field limit" not in str(exc):
+            raise
+        raise BadInputError(
+            "a value is longer than Python's csv module reads in this process (128 KiB unless it was raised)",
+            row=getattr(reader, "line_num", None),
+            hint="import it with `python -m timeline import` or from the page, which read values up to 1 GiB",
+        ) from None
+
+
 def _read_rows_python(utf8: sniff.Content, delimiter: str, names: tuple[str, ...], skip: int) -> _Rows:
     width = len(names)
     columns: list[list[str]] = [[] for _ in names]
     lines: list[int] = []
     structural: list[tuple[int, str, str]] = []
     short = 0
-    csv.field_size_limit(1 << 30)
     reader = csv.reader(io.StringIO(str(utf8, "utf-8"), newline=""), delimiter=delimiter)
     previous = 0
-    for record in reader:
+    for record in _records(reader):
         start, previous = previous + 1, reader.line_num
         if start <= skip or not any(record):
             continue  # the header, or a blank line: no row

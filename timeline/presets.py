@@ -402,32 +402,47 @@ def detect(header: tuple[str, ...], width: int) -> Preset:
     return PRESETS["generic"]
 
 
-def _by_name(columns: tuple[str, ...], taken: set[str], field_name: str) -> str | None:
-    free = [c for c in columns if c not in taken]
-    exact = {normalise(c): c for c in reversed(free)}
-    for wanted in GENERIC_NAMES[field_name]:
-        if wanted in exact:
-            return exact[wanted]
-    for wanted in GENERIC_NAMES[field_name]:
-        if len(wanted) < 5:
-            continue  # short names ("to", "from", "date") only count as whole names, never as parts
-        for column in free:
-            if wanted in _tokens(column):
+class _ColumnIndex:
+    """The columns by normalised name and by word, each listed in file order, built once per file: finding a
+    field's column then costs one look-up per name it goes by, however many columns the file has."""
+
+    def __init__(self, columns: tuple[str, ...]) -> None:
+        self.by_name: dict[str, list[str]] = {}
+        self.by_token: dict[str, list[str]] = {}
+        for column in columns:
+            self.by_name.setdefault(normalise(column), []).append(column)
+            for token in dict.fromkeys(_tokens(column)):
+                self.by_token.setdefault(token, []).append(column)
+
+    def find(self, field_name: str, taken: set[str]) -> str | None:
+        """The first free column named as the field, else the first with one of its long names as a word."""
+        for wanted in GENERIC_NAMES[field_name]:
+            if (column := _first_free(self.by_name.get(wanted, ()), taken)) is not None:
                 return column
-    return None
+        for wanted in GENERIC_NAMES[field_name]:
+            if len(wanted) < 5:
+                continue  # short names ("to", "from", "date") only count as whole names, never as parts
+            if (column := _first_free(self.by_token.get(wanted, ()), taken)) is not None:
+                return column
+        return None
+
+
+def _first_free(columns: list[str] | tuple[()], taken: set[str]) -> str | None:
+    return next((c for c in columns if c not in taken), None)
 
 
 def resolve_mapping(
     columns: tuple[str, ...], preset: Preset, overrides: Mapping[str, str | None]
 ) -> dict[str, str]:
     """Field -> column: the user's overrides, then the preset's, then the generic names."""
+    present = set(columns)
     for field_name, column in overrides.items():
         if field_name not in (*s.MAPPABLE_FIELDS, END_YEAR, END_MONTH, END_DAY):
             raise UsageError(
                 f"cannot map {field_name!r}: mappable fields are {', '.join(s.MAPPABLE_FIELDS)}",
                 hint="use FIELD=COLUMN",
             )
-        if column and column not in columns:
+        if column and column not in present:
             raise UsageError(
                 f"cannot map {field_name!r} to column {column!r}: the file has no such column; "
                 f"its columns are {', '.join(columns[:40])}"
@@ -448,19 +463,20 @@ def resolve_mapping(
         if (
             field_name not in mapping
             and field_name not in skipped
-            and column in columns
+            and column in present
             and column not in chosen
         ):
             mapping[field_name] = column
     if preset.name != "generic":
         return mapping
     taken = set(mapping.values())
+    index = _ColumnIndex(columns)
     for field_name in GENERIC_NAMES:
         if field_name in mapping or field_name in skipped:
             continue
         if field_name in (YEAR, MONTH, DAY) and DATE in mapping:
             continue
-        column = _by_name(columns, taken, field_name)
+        column = index.find(field_name, taken)
         if column is not None:
             mapping[field_name] = column
             taken.add(column)

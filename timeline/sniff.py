@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import mmap
+import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -229,34 +230,50 @@ def detect_layout(text: Text, *, file_name: str) -> Layout:
     if consistency == 0.0:
         # One column only: there is no delimiter to find; the header alone names it.
         delimiter, width = ",", 1
-    first = records[0]
-    header_lines = _lines_of_first_record(text.utf8, delimiter)
+    first, header_lines = _first_record(text.utf8, delimiter)
+    first = first or records[0]
     line_breaks = any("\n" in value or "\r" in value for record in records for value in record)
     return Layout(delimiter, tuple(first), header_lines, max(width, len(first)), line_breaks)
 
 
-def _lines_of_first_record(utf8: bytes, delimiter: str) -> int:
-    """How many physical lines the first record spans (a quoted header may hold a newline)."""
-    sample = utf8[:_SAMPLE_BYTES].decode("utf-8", errors="ignore")
-    stream = io.StringIO(sample, newline="")
-    reader = csv.reader(stream, delimiter=delimiter)
+def _first_record(utf8: Content, delimiter: str) -> tuple[list[str], int]:
+    """The first record whole, however long (the sample may cut a wide header), and how many physical lines
+    it spans (a quoted header may hold a newline). Lines are read as the CSV reader asks for them: the
+    rest of the file is never decoded."""
+    reader = csv.reader(_lines(utf8), delimiter=delimiter)
     try:
-        next(reader)
+        return next(reader), max(reader.line_num, 1)
     except (StopIteration, csv.Error):
-        return 1
-    return max(reader.line_num, 1)
+        return [], 1
+
+
+def _lines(utf8: Content) -> Iterator[str]:
+    """The text's lines, each with its line end (\\n, \\r\\n or a lone \\r, as the CSV reader reads them),
+    decoded one at a time."""
+    start, size = 0, len(utf8)
+    while start < size:
+        end = utf8.find(b"\n", start)
+        end = size if end == -1 else end + 1
+        line = bytes(utf8[start:end]).decode("utf-8", errors="replace")
+        yield from _LONE_RETURN.split(line) if "\r" in line[:-2] else (line,)
+        start = end
+
+
+_LONE_RETURN = re.compile(r"(?<=\r)(?!\n)(?=.)", re.DOTALL)  # just after a \r that ends a line by itself
 
 
 def unique_names(names: tuple[str, ...]) -> tuple[str, ...]:
     """Header names made unique and non-empty: a repeated `date` becomes `date_2`, a blank one `column_3`."""
     seen: Counter[str] = Counter()
-    result = []
+    result: list[str] = []
+    used: set[str] = set()
     for position, raw in enumerate(names, start=1):
         name = raw.strip().lstrip("\ufeff") or f"column_{position}"
         seen[name] += 1
         candidate = name if seen[name] == 1 else f"{name}_{seen[name]}"
-        while candidate in result:
+        while candidate in used:
             seen[name] += 1
             candidate = f"{name}_{seen[name]}"
         result.append(candidate)
+        used.add(candidate)
     return tuple(result)
