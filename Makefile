@@ -13,8 +13,9 @@ $(BIN)/.installed: requirements.txt
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $@
 
+# The page (dashboard.py) behind its security headers: serve.py wraps it (README, "Running it for a team").
 run: $(BIN)/.installed
-	$(BIN)/streamlit run dashboard.py --server.port $(PORT)
+	$(BIN)/streamlit run serve.py --server.port $(PORT)
 
 test: $(BIN)/.installed chromium
 	$(BIN)/ruff check .
