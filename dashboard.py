@@ -20,9 +20,11 @@ import functools
 import hashlib
 import json
 import logging
+import os
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import numpy as np
@@ -30,13 +32,16 @@ import pandas as pd
 import plotly.graph_objects as go
 import pyarrow as pa
 import pyarrow.compute as pc
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from timeline import (
+    access,
     bundled,
     casualties,
     display,
     figure_parts,
     figures,
+    import_job,
     mapping_form,
     reaction_figures,
     reactions,
@@ -48,7 +53,8 @@ from timeline import frame as frames
 from timeline import schema as s
 from timeline import view as views
 from timeline.errors import TimelineError
-from timeline.ingest import ImportOptions, ImportResult, read_events, version_meta
+from timeline.import_job import ImportJob, JobState
+from timeline.ingest import ImportOptions, ImportResult, version_meta
 
 TAB_LABELS = {
     "timeline": "Timeline",
@@ -84,8 +90,12 @@ TOLL_MODE_LABELS = {
     "reports": "Reports of one incident: the highest figure certainly public so far",
     "totals": "Totals per period: many incidents",
 }
+IMPORT_POLL_S = 2.0  # how often a running import's progress is redrawn (each redraw costs the server ~0.1 s)
+QUICK_IMPORT_S = 1.5  # an import done within this shows at once, without a progress bar
+IMPORTS_KEPT = 3  # a session's latest imports kept: the one shown, the last usable one (for "Undo")
 STATED_TIME_COLUMN = "time_as_stated"  # the page's wording of each time, last in a CSV download
 MAX_LINKS_SHOWN = 8  # links of one description offered as buttons
+LABEL_CHARS = 120  # longest button label (cut before it is written as Markdown, never inside an escape)
 # "Copy link" in one click. The link is data, set as text (never as HTML). The clipboard API needs a secure
 # context (https or localhost); on a plain-http server the older copy command of a selected field does it.
 COPY_LINK = st.components.v2.component(
@@ -191,9 +201,35 @@ def _default_toll_mode(dataset_id: str, version: str) -> str:
     return casualties.default_mode(casualties.toll_reports(views.rows(frame, reported, details=text)))
 
 
-@st.cache_data(max_entries=8, show_spinner="Reading the file…")
-def _read_upload(data: bytes, options: ImportOptions) -> ImportResult:
-    return read_events(data, options)
+def _read_upload(data: bytes, options: ImportOptions, digest: str) -> ImportJob:
+    """The session's import of this upload with these options, started in a worker process when new (or
+    freed meanwhile). A session keeps its few latest imports (the one shown, the last one that read, for
+    "Undo"); older ones are closed, and all go with the session, never shared with another."""
+    jobs: dict[str, ImportJob] = st.session_state.setdefault("import_jobs", {})
+    key = _import_key(digest, options)
+    job = jobs.pop(key, None)
+    if job is None or job.state in (JobState.ABANDONED, JobState.RELEASED):
+        job = ImportJob(
+            data, options, time_limit_s=import_job.time_limit_setting(), keep_running=_session_is_open()
+        )
+        # A small file is read before the first paint; a large one shows its progress meanwhile.
+        job.wait(QUICK_IMPORT_S)
+    jobs[key] = job  # the latest last
+    while len(jobs) > IMPORTS_KEPT:
+        jobs.pop(next(iter(jobs))).close()
+    return job
+
+
+def _import_key(digest: str, options: ImportOptions) -> str:
+    return f"{digest}:{json.dumps(dataclasses.asdict(options), sort_keys=True)}"
+
+
+def _session_is_open() -> Callable[[], bool]:
+    """Whether this page's session is still connected, askable from any thread (an import's watcher)."""
+    context = get_script_run_ctx()
+    if context is None or not st.runtime.exists():
+        return lambda: True  # run without a server (AppTest): nothing to ask
+    return functools.partial(st.runtime.get_instance().is_active_session, context.session_id)
 
 
 @st.cache_data
@@ -311,8 +347,11 @@ def _choose_dataset(datasets: list[store.DatasetInfo]) -> store.VersionInfo:
     dataset = by_id[view.dataset]
     versions = [v.version for v in dataset.versions]
     if view.version is not None and view.version not in versions:
+        withdrawn = next((w for w in dataset.withdrawn if w.version == view.version), None)
         st.session_state.notices.append(
-            f"Version {view.version!r} of {dataset.dataset_id!r} does not exist; showing the newest."
+            f"The {withdrawn.notice}; showing the newest version."
+            if withdrawn is not None
+            else f"Version {view.version!r} of {dataset.dataset_id!r} does not exist; showing the newest."
         )
         view = dataclasses.replace(view, version=None)
     if view.version is None:
@@ -414,15 +453,16 @@ def _event_details(version: store.VersionInfo, current: views.View) -> None:
     row = rows.iloc[0]
     with st.container(border=True):
         title = str(row[s.TITLE]) if pd.notna(row[s.TITLE]) else str(row[s.EVENT_TYPE])
-        st.markdown(f"#### {_plain(title)}")
+        _heading(title)
         stated = display.stated_times(rows, current.tz).iloc[0]
         st.caption(_plain(f"{stated} · {row[s.ACTOR]} · {row[s.EVENT_TYPE]}"))
         if pd.notna(row[s.DESCRIPTION]):
             st.text(richtext.plain(str(row[s.DESCRIPTION])))
             for text, url in richtext.links(str(row[s.DESCRIPTION]))[:MAX_LINKS_SHOWN]:
-                st.link_button(f"Link: {text or url}"[:120], url)
+                st.link_button(_plain(f"Link: {text or url}"[:LABEL_CHARS]), url)
         if pd.notna(row[s.SOURCE_URL]):
-            st.link_button(f"Open source: {row[s.SOURCE_NAME] or row[s.SOURCE_URL]}"[:120], row[s.SOURCE_URL])
+            source = row[s.SOURCE_NAME] if pd.notna(row[s.SOURCE_NAME]) else row[s.SOURCE_URL]
+            st.link_button(_plain(f"Open source: {source}"[:LABEL_CHARS]), row[s.SOURCE_URL])
         elif pd.notna(row[s.SOURCE_NAME]):
             st.caption(_plain(f"Source: {row[s.SOURCE_NAME]}"))
         fields = {c: row[c] for c in s.COLUMN_NAMES if c != s.EXTRA and pd.notna(row[c])}
@@ -465,11 +505,15 @@ def _set_field(field: str, value: object) -> None:
 
 
 def _plain(text: object) -> str:
-    """Text shown through Markdown with its Markdown and HTML characters escaped."""
+    """Text for anything that renders Markdown (markdown, captions, alerts, headings, labels of buttons,
+    checkboxes, radios and tabs), written so that the reader sees exactly this text and nothing else."""
     value = "" if text is None or (isinstance(text, float) and pd.isna(text)) else str(text)
-    for char in "\\`*_{}[]()#+-.!|<>":
-        value = value.replace(char, "\\" + char)
-    return value
+    return richtext.literal_markdown(value)
+
+
+def _heading(text: object) -> None:
+    """A heading of text from data: one line (Markdown ends a heading at a line break)."""
+    st.markdown(f"#### {_plain(' '.join(str(text).split()))}")
 
 
 def _timeline_tab(
@@ -508,8 +552,7 @@ def _timeline_tab(
         window_us=window if windowed else None,
     )
     # What a box dragged over cells of counts is read against (the callback runs before the next figure).
-    counted = bool(fig.layout.meta) and fig.layout.meta.get("mode") == "aggregated"
-    st.session_state["timeline_chart:layout"] = fig.layout.to_plotly_json() if counted else None
+    st.session_state["timeline_chart:layout"] = figures.drill_layout(fig)
     st.plotly_chart(
         fig,
         key="timeline_chart",
@@ -521,6 +564,17 @@ def _timeline_tab(
         st.caption("Click an event to see its full text, its source and every stored field.")
     _event_details(version, current)
     _figure_download(fig, "timeline", current)
+
+
+def _selectable_chart(fig: go.Figure, key: str) -> None:
+    """A chart whose points open their event's details when clicked."""
+    st.plotly_chart(
+        fig,
+        width="stretch",
+        key=key,
+        on_select=functools.partial(_take_selection, key),
+        selection_mode=("points",),
+    )
 
 
 def _take_timeline_selection(key: str) -> None:
@@ -554,10 +608,8 @@ def _anchor_caption(anchor: _Anchor, tz: str) -> None:
     if origin is None:
         st.info("No anchor event: this dataset has no attack. Make any event the anchor from its details.")
         return
-    st.caption(
-        f"Time zero (anchor): {_plain(origin.title)} · {display.stated_times(anchor.rows, tz).iloc[0]} · "
-        f"event id `{origin.event_id}`"
-    )
+    stated = display.stated_times(anchor.rows, tz).iloc[0]
+    st.caption(_plain(f"Time zero (anchor): {origin.title} · {stated} · event id {origin.event_id}"))
 
 
 def _reactions_tab(
@@ -596,13 +648,7 @@ def _reactions_tab(
     fig = reaction_figures.reactions_figure(
         reactions=first, tz=current.tz, log=current.reaction_axis == "log", anchor=origin
     )
-    st.plotly_chart(
-        fig,
-        width="stretch",
-        key="reactions_chart",
-        on_select=functools.partial(_take_selection, "reactions_chart"),
-        selection_mode=("points",),
-    )
+    _selectable_chart(fig, "reactions_chart")
     if len(first):
         st.markdown("**Who reacted first**, ranked by when each first reaction had certainly come")
         _event_list(
@@ -619,7 +665,7 @@ def _reactions_tab(
     silent = reactions.silent_lanes(shown, first, by=current.by)
     if silent:
         listed = ", ".join(silent[:30]) + (f" and {len(silent) - 30} more" if len(silent) > 30 else "")
-        st.caption(f"No reaction after the anchor from {len(silent)}: {_plain(listed)}.")
+        st.caption(_plain(f"No reaction after the anchor from {len(silent)}: {listed}."))
     curve = reactions.reacted_curve(first)
     st.plotly_chart(
         reaction_figures.reacted_curve_figure(curve=curve, log=current.reaction_axis == "log"),
@@ -658,13 +704,7 @@ def _casualties_tab(
     mode = current.toll or default
     reports = casualties.with_disagreements(casualties.toll_reports(shown))
     fig = toll_figures.toll_figure(reports=reports, tz=current.tz, anchor=anchor.origin, mode=mode)
-    st.plotly_chart(
-        fig,
-        width="stretch",
-        key="toll_chart",
-        on_select=functools.partial(_take_selection, "toll_chart"),
-        selection_mode=("points",),
-    )
+    _selectable_chart(fig, "toll_chart")
     if len(reports):
         rows = shown.set_index(s.EVENT_ID).loc[reports[s.EVENT_ID]].reset_index()
         listing = pd.DataFrame(
@@ -758,14 +798,29 @@ def _with_stated_time(events: pd.DataFrame, tz: str) -> pa.Table:
 
 def _dataset_tab(version: store.VersionInfo) -> None:
     meta = version.meta
-    st.markdown(f"#### {_plain(meta.get('name', version.dataset_id))}")
+    _heading(meta.get("name", version.dataset_id))
     left, right = st.columns(2)
+    layout = (
+        f"{meta.get('preset', '?')}, {meta.get('encoding', '?')}, delimiter {meta.get('delimiter', '?')!r}"
+    )
     left.markdown(
         f"- **Dataset id:** `{version.dataset_id}`\n- **Version:** `{version.version}`\n"
-        f"- **Created:** {version.created} \n- **Source file:** {_plain(meta.get('source_file', '?'))}\n"
-        f"- **Layout:** {meta.get('preset', '?')}, {meta.get('encoding', '?')}, "
-        f"delimiter `{meta.get('delimiter', '?')!r}`\n- **Naive times read in:** {meta.get('tz', 'UTC')}"
+        f"- **Created:** {_plain(version.created)}\n"
+        f"- **Source file:** {_plain(meta.get('source_file', '?'))}\n"
+        f"- **Layout:** {_plain(layout)}\n- **Naive times read in:** {_plain(meta.get('tz', 'UTC'))}"
     )
+    saved_by = version.saved_by
+    left.markdown(
+        f"- **Saved by:** {_plain(saved_by.describe())}"
+        if saved_by is not None
+        else "- **Saved by:** not recorded (saved before the store recorded who saves)"
+    )
+    withdrawn = store.withdrawals(version.dataset_id)
+    if withdrawn:
+        left.markdown(
+            "**Withdrawn versions** (hidden from lists and links, kept on disk)\n"
+            + "\n".join(f"- {_plain(w.notice)}" for w in withdrawn)
+        )
     counts = {k: meta.get(k) for k in ("rows_read", "accepted", "rejected", "duplicates")}
     right.dataframe(pd.DataFrame({"count": counts}), width="stretch")
     st.markdown("**Column mapping** (canonical field ← input column)")
@@ -776,7 +831,7 @@ def _dataset_tab(version: store.VersionInfo) -> None:
         hide_index=True,
     )
     for notice in meta.get("notices", []):
-        st.info(notice)
+        st.info(_plain(notice))
     rejects = store.load_rejects(version.dataset_id, version.version).to_pandas()
     st.markdown(f"**Rejected rows ({len(rejects):,})**")
     if len(rejects):
@@ -786,7 +841,7 @@ def _dataset_tab(version: store.VersionInfo) -> None:
 def _import_panel(upload: st.runtime.uploaded_file_manager.UploadedFile) -> None:
     """Preview an uploaded CSV, let the user adjust the mapping and options, and save it."""
     data = upload.getvalue()
-    st.subheader(f"Import {upload.name}")
+    _heading(f"Import {upload.name}")
     c1, c2, c3 = st.columns(3)
     order = c1.radio(
         "Numeric dates",
@@ -800,7 +855,19 @@ def _import_panel(upload: st.runtime.uploaded_file_manager.UploadedFile) -> None
     overrides: dict[str, str | None] = st.session_state.setdefault(f"overrides::{digest}", {})
     options = ImportOptions(file_name=upload.name, mapping=dict(overrides), tz=tz, date_order=order)
     try:
-        result = _read_upload(data, options)
+        job = _read_upload(data, options, digest)
+    except TimelineError as exc:  # the server cannot start reading it (a full disk, a bad setting)
+        st.error(_plain(f"This file cannot be imported: {exc}"))
+        return
+    if job.state is JobState.RUNNING:
+        _import_progress(_import_key(digest, options))
+        return
+    if job.state is JobState.CANCELLED:
+        st.info("The import was cancelled; nothing was saved.")
+        st.button("Read the file again", on_click=_forget_import, args=(_import_key(digest, options),))
+        return
+    try:
+        result = job.result()
     except TimelineError as exc:
         st.error(_plain(f"This file cannot be imported: {exc}"))
         # A mapping choice that made the file unreadable can be undone: the editor stays, as it was.
@@ -808,7 +875,12 @@ def _import_panel(upload: st.runtime.uploaded_file_manager.UploadedFile) -> None
         if usable is None:
             return
         st.button("Undo the last mapping change", on_click=_restore_mapping, args=(digest, usable))
-        _mapping_editor(_read_upload(data, dataclasses.replace(options, mapping=dict(usable))), digest)
+        usable_options = dataclasses.replace(options, mapping=dict(usable))
+        before = _read_upload(data, usable_options, digest)
+        if before.state is JobState.RUNNING:  # freed meanwhile, and read again
+            _import_progress(_import_key(digest, usable_options))
+        elif before.state is JobState.DONE:
+            _mapping_editor(before.result(), digest)
         return
     st.session_state[f"usable::{digest}"] = dict(overrides)
     _mapping_editor(result, digest)
@@ -818,7 +890,7 @@ def _import_panel(upload: st.runtime.uploaded_file_manager.UploadedFile) -> None
         f"delimiter `{result.delimiter!r}`"
     )
     for notice in result.notices:
-        st.info(notice)
+        st.info(_plain(notice))
     preview = result.events.slice(0, 20).to_pandas()
     st.dataframe(preview.drop(columns=[s.EXTRA]), hide_index=True, width="stretch")
     if result.rejected:
@@ -828,7 +900,11 @@ def _import_panel(upload: st.runtime.uploaded_file_manager.UploadedFile) -> None
     try:
         dataset_id = store.slugify(name)
     except TimelineError as exc:
-        st.error(str(exc))
+        st.error(_plain(exc))
+        return
+    # Said before Save is offered (the store refuses it anyway): a protected dataset takes no page versions.
+    if refusal := store.write_refusal(dataset_id, access.page_author(_settings_and_user()[1])):
+        st.error(_plain(f"This file cannot be saved under the name {name!r}: {refusal}"))
         return
     append = False
     if dataset_id in existing:
@@ -844,6 +920,32 @@ def _import_panel(upload: st.runtime.uploaded_file_manager.UploadedFile) -> None
         on_click=_save_upload,
         args=(data, result, options, name, dataset_id, append),
     )
+
+
+@st.fragment(run_every=IMPORT_POLL_S)
+def _import_progress(key: str) -> None:
+    """The running import's stage and a Cancel button, redrawn on their own until it ends; then the page."""
+    job = st.session_state.get("import_jobs", {}).get(key)
+    if job is None or job.state is not JobState.RUNNING:
+        st.rerun()
+    progress = job.progress()
+    st.progress(
+        progress.fraction,
+        text=f"Reading the file: {progress.stage} · {progress.elapsed_s:.0f} s "
+        f"(stopped after {import_job.limit_words(job.time_limit_s)})",
+    )
+    st.button("Cancel the import", on_click=_cancel_import, args=(key,), key="cancel_import")
+
+
+def _cancel_import(key: str) -> None:
+    if (job := st.session_state.get("import_jobs", {}).get(key)) is not None:
+        job.cancel()
+
+
+def _forget_import(key: str) -> None:
+    """on_click of "Read the file again": the next run starts a new import of it."""
+    if (job := st.session_state.get("import_jobs", {}).pop(key, None)) is not None:
+        job.close()
 
 
 def _mapping_editor(result: ImportResult, digest: str) -> None:
@@ -886,17 +988,57 @@ def _restore_mapping(digest: str, overrides: dict[str, str | None]) -> None:
     st.session_state[f"overrides::{digest}"] = dict(overrides)
 
 
+def _settings_and_user() -> tuple[access.AccessSettings, access.User | None]:
+    """The operator's access settings, read afresh on every run, and the signed-in user (None: nobody)."""
+    auth = st.secrets.get("auth") if st.secrets.load_if_toml_exists() else None
+    return access.AccessSettings.read(os.environ, auth), access.User.from_claims(st.user.to_dict())
+
+
+def _import_control() -> st.runtime.uploaded_file_manager.UploadedFile | None:
+    """The sidebar's import: who may import here and why, the uploader for them, sign-in or sign-out."""
+    shown = access.page_access(*_settings_and_user())
+    st.sidebar.caption(_plain(shown.caption))
+    upload = None
+    if shown.may_write:
+        upload = st.sidebar.file_uploader(
+            "Import a CSV / TSV",
+            type=["csv", "tsv", "txt"],
+            key=f"upload::{st.session_state.get('uploader_generation', 0)}",
+            help="Any common encoding, delimiter and date format; you review the mapping before saving.",
+        )
+    if shown.offer_sign_in:
+        st.sidebar.button("Sign in to import", on_click=st.login, width="stretch")
+    if shown.offer_sign_out:
+        st.sidebar.button("Sign out", on_click=st.logout, width="stretch")
+    return upload
+
+
 def _save_upload(
     data: bytes, result: ImportResult, options: ImportOptions, name: str, dataset_id: str, append: bool
 ) -> None:
     """Store the import and switch the page to it (a callback: it runs before the widgets are drawn)."""
+    # Asked again here: the session may have outlived the right to write (the operator changed the list).
+    settings, user = _settings_and_user()
+    if not access.may_write(user.verified_email if user else None, settings):
+        refusal = access.page_access(settings, user).caption
+        st.session_state.save_failed = f"The dataset was not saved: {refusal}"
+        return
     meta = version_meta(result, name=name, source_file=options.file_name, options=options)
     try:
         info = store.save(
-            result.events, result.rejects, meta, dataset_id=dataset_id, append=append, source=data
+            result.events,
+            result.rejects,
+            meta,
+            dataset_id=dataset_id,
+            append=append,
+            source=data,
+            author=access.page_author(user),
         )
+    except store.StoreWriteError as exc:  # its message says plainly that nothing was saved, and why
+        st.session_state.save_failed = f"{str(exc)[:1].upper()}{str(exc)[1:]}"
+        return
     except TimelineError as exc:
-        st.session_state.notices.append(f"The dataset was not saved: {exc}")
+        st.session_state.save_failed = f"The dataset was not saved: {exc}"
         return
     _show_dataset(info.dataset_id, info.version)
     st.session_state.uploader_generation = st.session_state.get("uploader_generation", 0) + 1
@@ -905,18 +1047,20 @@ def _save_upload(
     )
 
 
+@st.cache_resource(show_spinner=False)
+def _remove_leftovers(root: str) -> int:
+    """Once per server and store: what interrupted writes left in the store (store.remove_leftovers)."""
+    return store.remove_leftovers(root=Path(root))
+
+
 def main() -> None:
     _open_session()
+    _remove_leftovers(str(store.store_root()))
     datasets = store.list_datasets()
     if not datasets:
         st.error("The data store is empty. Rebuild the bundled dataset with `make data`.")
         return
-    upload = st.sidebar.file_uploader(
-        "Import a CSV / TSV",
-        type=["csv", "tsv", "txt"],
-        key=f"upload::{st.session_state.get('uploader_generation', 0)}",
-        help="Any common encoding, delimiter and date format; you review the mapping before saving.",
-    )
+    upload = _import_control()
     version = _choose_dataset(datasets)
     messages, header = st.container(), st.container()
     labels = {label: name for name, label in TAB_LABELS.items()}
@@ -934,7 +1078,9 @@ def main() -> None:
 
     with messages:
         if saved := st.session_state.pop("saved", None):
-            st.success(saved)
+            st.success(_plain(saved))
+        if failed := st.session_state.pop("save_failed", None):
+            st.error(_plain(failed))
         for notice in st.session_state.notices:
             st.warning(_plain(notice))
         newest = next(d for d in datasets if d.dataset_id == current.dataset).versions[0].version
@@ -958,8 +1104,8 @@ def main() -> None:
     anchor = _Anchor(rows, reactions.anchor_of(rows, anchor_id))
     head, share = header.columns([5, 1])
     head.markdown(
-        f"**Showing {shown_count:,} of {len(frame):,} events** · times in {display.zone_label(current.tz)} · "
-        f"{_plain(views.describe(current))}"
+        f"**Showing {shown_count:,} of {len(frame):,} events** · "
+        + _plain(f"times in {display.zone_label(current.tz)} · {views.describe(current)}")
     )
     with share:
         COPY_LINK(data={"link": link}, key="copy_link")
@@ -991,7 +1137,7 @@ def main() -> None:
 try:
     main()
 except TimelineError as problem:
-    st.error(str(problem))
+    st.error(_plain(problem))
 except Exception:  # the last guard: a sentence on the page, the traceback only in the server log
     logging.getLogger("event_timeline").exception("the page failed")
     st.error(

@@ -228,7 +228,10 @@ def main(argv: list[str]) -> int:
     kind, args_file, result_file = argv
     args = json.loads(Path(args_file).read_text())
     if kind == "import":
-        result = import_race(**args)
+        from timeline import cli
+
+        with cli.import_process_settings():  # as the command line and the page's import worker run
+            result = import_race(**args)
     elif kind == "reruns":
         result = reruns(**args)
     else:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import getpass
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +14,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from timeline import cli
+from timeline import cli, store
 
 DATA = Path(__file__).parent / "data"
 PLAIN = DATA / "plain_date_who_what.csv"
@@ -136,3 +138,158 @@ def test_module_entry_point_never_prints_a_traceback(tmp_path: Path) -> None:
     assert "PNG" in done.stderr and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     assert io.StringIO(done.stdout).read() == ""
+
+
+HOSTILE = "\x1b]0;pwned\x07\x1b[2J\u202eevil"
+# What a terminal acts on: C0 controls but the tab between fields and the line end, DEL, C1, bidi controls.
+TERMINAL_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _hostile_csv(tmp_path: Path) -> Path:
+    """A file whose name, column names and rejection reasons carry terminal escapes and a bidi override."""
+    path = tmp_path / f"{HOSTILE}.csv"
+    path.write_text(
+        f"date,who,what,{HOSTILE}\n2024-03-22,FSB,statement,x\nnot a date {HOSTILE},FSB,claim,y\n"
+    )
+    return path
+
+
+def test_every_printed_name_is_printable(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A dataset name, a file name, a column name, a reason and a withdrawal reason that hold terminal
+    escapes and a right-to-left override are printed as visible escapes by import, validate, list,
+    withdraw and the errors; --json stays JSON that reads back as the raw text."""
+    source = _hostile_csv(tmp_path)
+    outputs = []
+    for args in (
+        ["import", str(source), "--name", HOSTILE],
+        ["import", str(source), "--name", HOSTILE, "--tz", "Europe/Moscow"],
+        ["validate", str(source)],
+        ["list"],
+    ):
+        code, out, err = _run(args, capsys)
+        assert code == 0, err
+        outputs += [out, err]
+    listed = outputs[-2]
+    assert "\\u001b]0;pwned\\u0007\\u001b[2J\\u202eevil" in listed
+    [dataset] = json.loads(_run(["list", "--json"], capsys)[1])
+    assert dataset["name"] == HOSTILE
+    code, out, err = _run(
+        ["withdraw", dataset["dataset"], dataset["version"], "--reason", HOSTILE, "--by", HOSTILE], capsys
+    )
+    assert code == 0, err
+    outputs += [out, err]
+    for args in (
+        ["list", "--all"],
+        ["list", "--all", "--json"],
+        ["validate", str(source), "--map", f"title={HOSTILE}", "--json"],
+    ):
+        outputs += _run(args, capsys)[1:]
+    [listed] = json.loads(outputs[-4])
+    assert listed["withdrawn"][0]["reason"] == HOSTILE and listed["withdrawn"][0]["by"]["name"] == HOSTILE
+    assert json.loads(outputs[-2])["mapping"]["title"] == HOSTILE
+    for args in (
+        ["export", dataset["dataset"], "--version", dataset["version"]],
+        ["import", str(source), "--map", f"actor={HOSTILE}x"],
+    ):
+        code, out, err = _run(args, capsys)
+        assert code == 2 and "\\u001b" in err
+        outputs += [out, err]
+    for text in outputs:
+        assert not TERMINAL_CONTROLS.search(text), repr(text)
+
+
+def test_argparse_errors_are_printable(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["list", HOSTILE])  # "unrecognized arguments" quotes them as they are
+    err = capsys.readouterr().err
+    assert "\\u001b]0;pwned" in err and not TERMINAL_CONTROLS.search(err)
+
+
+def test_an_import_records_the_operator(capsys: pytest.CaptureFixture[str]) -> None:
+    """The CLI saves as the user running it, from the command line."""
+    _run(["import", str(PLAIN), "--name", "plain"], capsys)
+    saved_by = store.version_info("plain").meta["saved_by"]
+    assert saved_by == {"name": getpass.getuser(), "email": None, "via": "cli"}
+
+
+def test_the_operator_may_import_into_the_bundled_dataset(
+    store_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Protection holds the page back, not the operator: the CLI writes into the bundled dataset."""
+    code, out, err = _run(
+        ["import", str(PLAIN), "--name", "Ｃｒｏｃｕｓ Ｃｉｔｙ Ｈａｌｌ 2024", "--json"], capsys
+    )
+    assert code == 0, err
+    assert json.loads(out)["dataset"] == "crocus-city-hall-2024"
+
+
+def test_append_keeps_the_datasets_name(capsys: pytest.CaptureFixture[str]) -> None:
+    """`import --append` under another spelling of the name merges and keeps the name the dataset has."""
+    _run(["import", str(PLAIN), "--name", "Moscow Events"], capsys)
+    _run(["import", str(DATA / "pipe_delimited.csv"), "--name", "ＭＯＳＣＯＷ events", "--append"], capsys)
+    [dataset] = json.loads(_run(["list", "--json"], capsys)[1])
+    assert (dataset["dataset"], dataset["name"], len(dataset["versions"])) == (
+        "moscow-events",
+        "Moscow Events",
+        2,
+    )
+
+
+def test_withdraw_hides_a_version_from_list_and_export(
+    store_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`withdraw` hides a version from list and export (which says who withdrew it and why), keeps its
+    files and records it; `list --all` shows it flagged; the last version left cannot be withdrawn."""
+    _run(["import", str(PLAIN), "--name", "plain"], capsys)
+    _run(["import", str(DATA / "pipe_delimited.csv"), "--name", "plain"], capsys)
+    [dataset] = json.loads(_run(["list", "--json"], capsys)[1])
+    bad, good = dataset["versions"]
+    code, out, err = _run(["withdraw", "plain", bad, "--reason", "wrong file", "--by", "Ops Team"], capsys)
+    assert code == 0, err
+    assert f"version {bad} of 'plain' was withdrawn on " in out and f"now opens at version {good}" in out
+    [listed] = json.loads(_run(["list", "--json"], capsys)[1])
+    assert (listed["version"], listed["versions"]) == (good, [good])
+    assert "withdrawn" not in listed and bad not in _run(["list"], capsys)[1]
+    all_lines = _run(["list", "--all"], capsys)[1]
+    withdrawn = f"WITHDRAWN\tversion {bad} of 'plain' was withdrawn on "
+    assert withdrawn in all_lines and "by Ops Team from the command line: wrong file" in all_lines
+    code, out, err = _run(["export", "plain", "--version", bad], capsys)
+    assert code == 2 and out == "" and "by Ops Team from the command line: wrong file" in err
+    assert (store_dir / "plain" / bad / "events.parquet").is_file()
+    record = [json.loads(line) for line in (store_dir / "plain" / "withdrawn.jsonl").read_text().splitlines()]
+    assert [(r["version"], r["reason"], r["by"]) for r in record] == [
+        (bad, "wrong file", {"name": "Ops Team", "email": None, "via": "cli"})
+    ]
+    code, _, err = _run(["withdraw", "plain", good, "--reason", "x"], capsys)
+    assert code == 2 and "only version of 'plain' left" in err
+    with pytest.raises(SystemExit) as usage:
+        cli.main(["withdraw", "plain", good])
+    assert usage.value.code == 2 and "--reason" in capsys.readouterr().err
+
+
+def test_every_command_on_the_store_first_removes_leftovers(
+    store_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What an interrupted write left (.tmp-* in a dataset) is removed when the next command starts."""
+    _run(["import", str(PLAIN), "--name", "plain"], capsys)
+    leftover = store_dir / "plain" / ".tmp-0123456789abcdef"
+    leftover.mkdir()
+    (leftover / "events.parquet").write_bytes(b"PAR1")
+    _run(["validate", str(PLAIN)], capsys)
+    assert leftover.exists()  # validate writes nothing, and touches no store
+    assert _run(["list"], capsys)[0] == 0
+    assert not leftover.exists()
+
+
+def test_the_cli_reads_values_longer_than_the_csv_modules_default(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The command line's main raises Python's csv field limit for its run (a 200,000-character value is
+    read, through the csv module a ragged row sends the file to), and restores it on the way out."""
+    path = tmp_path / "long.csv"
+    path.write_text(f'date,who,what\n2024-03-22,A,"{"x" * 200_000}"\n2024-03-23,B,short,one too many\n')
+    limit = csv.field_size_limit()
+    code, out, _ = _run(["validate", str(path), "--json"], capsys)
+    assert code == 0
+    assert json.loads(out)["accepted"] == 1
+    assert csv.field_size_limit() == limit

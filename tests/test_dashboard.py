@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-import re
+import errno
 import shutil
+import subprocess
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests import markdown_reader
 from timeline import bundled, frame, store, view
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,6 +36,16 @@ def _app(**params: str | list[str]) -> AppTest:
     return at.run()
 
 
+def _until_read(at: AppTest) -> AppTest:
+    """The page once the upload's import (in a worker process) has ended: a small file is read within the
+    page's first run, but a loaded machine may take longer, and the page then shows its progress."""
+    deadline = time.monotonic() + 60
+    while any(b.label == "Cancel the import" for b in at.button) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        at.run()
+    return at
+
+
 def _param(at: AppTest, key: str) -> list[str]:
     """A URL parameter's values, whether AppTest holds one value or several."""
     value = at.query_params.get(key, [])
@@ -39,8 +53,8 @@ def _param(at: AppTest, key: str) -> list[str]:
 
 
 def _read(markdown: str) -> str:
-    """Markdown the page escaped, as a reader sees it rendered: every backslash escape undone."""
-    return re.sub(r"\\(.)", r"\1", markdown)
+    """Markdown the page wrote as literal text, as a reader sees it rendered."""
+    return markdown_reader.read(markdown)
 
 
 def _showing(at: AppTest) -> str:
@@ -123,7 +137,7 @@ def test_uploading_a_good_csv_saves_and_switches(store_dir: Path) -> None:
     """A good file previews its counts, and Save stores a dataset and switches the page and URL to it."""
     at = _app()
     content = (DATA / "plain_date_who_what.csv").read_bytes()
-    at.sidebar.file_uploader[0].upload("my events.csv", content, "text/csv").run()
+    _until_read(at.sidebar.file_uploader[0].upload("my events.csv", content, "text/csv").run())
     assert not at.exception
     assert any("rows read" in m.value for m in at.markdown)
     at.text_input(key="import_name").set_value("My events").run()
@@ -141,7 +155,7 @@ def test_uploading_a_bad_csv_shows_one_error_and_saves_nothing(store_dir: Path, 
     """A file that cannot be used gives one clear message and no Save button; the store is unchanged."""
     before = sorted(p.name for p in store_dir.iterdir())
     at = _app()
-    at.sidebar.file_uploader[0].upload(name, (DATA / name).read_bytes(), "text/csv").run()
+    _until_read(at.sidebar.file_uploader[0].upload(name, (DATA / name).read_bytes(), "text/csv").run())
     assert not at.exception
     assert len(at.error) == 1 and name in _read(at.error[0].value)
     assert not [b for b in at.button if b.label.startswith("Save as dataset")]
@@ -183,7 +197,7 @@ def test_anchor_and_axis_round_trip_through_the_link(params: dict[str, str | lis
 def test_reactions_view_names_the_anchor_and_silent_actors() -> None:
     """The reactions view says which event is time zero and lists actors that never reacted."""
     at = _app(tab="reactions")
-    captions = [c.value for c in at.caption]
+    captions = [_read(c.value) for c in at.caption]
     assert any("Time zero (anchor)" in c and "2024-03-22-attack-begins" in c for c in captions)
     assert any(c.startswith("No reaction after the anchor from") for c in captions)
 
@@ -301,7 +315,7 @@ def test_the_mapping_editor_speaks_plainly_and_lists_each_field_once(store_dir: 
     """Uploaded, a file's mapping editor labels fields in words, once each, with sample values."""
     at = _app()
     content = (DATA / "plain_date_who_what.csv").read_bytes()
-    at.sidebar.file_uploader[0].upload("my events.csv", content, "text/csv").run()
+    _until_read(at.sidebar.file_uploader[0].upload("my events.csv", content, "text/csv").run())
     boxes = [b for b in at.selectbox if b.key and b.key.startswith("map::")]
     labels = [b.label for b in boxes]
     assert len(labels) == len(set(labels))
@@ -317,12 +331,12 @@ def test_a_mapping_that_breaks_the_file_can_be_undone(store_dir: Path) -> None:
     editor, and "Undo the last mapping change" brings the previous reading back."""
     at = _app()
     content = (DATA / "plain_date_who_what.csv").read_bytes()
-    at.sidebar.file_uploader[0].upload("my events.csv", content, "text/csv").run()
+    _until_read(at.sidebar.file_uploader[0].upload("my events.csv", content, "text/csv").run())
     title = next(b for b in at.selectbox if b.key and b.key.startswith("map::") and b.label == "Headline")
-    title.set_value("date").run()
+    _until_read(title.set_value("date").run())
     assert any("cannot be imported" in _read(e.value) for e in at.error)
     undo = next(b for b in at.button if b.label == "Undo the last mapping change")
-    undo.click().run()
+    _until_read(undo.click().run())
     assert not at.error
     assert any("rows read" in m.value for m in at.markdown)
 
@@ -341,3 +355,127 @@ def test_a_window_moved_later_bound_by_bound_ends_as_typed() -> None:
     both.text_input(key="w:start").set_value("2024-03-22")
     both.text_input(key="w:end").set_value("2024-03-23").run()
     assert (_param(both, "from"), _param(both, "to")) == (["2024-03-22"], ["2024-03-23"])
+
+
+def _upload_and_name(at: AppTest, name: str) -> AppTest:
+    """Upload the plain test file and type a dataset name for it."""
+    content = (DATA / "plain_date_who_what.csv").read_bytes()
+    _until_read(at.sidebar.file_uploader[0].upload("my events.csv", content, "text/csv").run())
+    return _until_read(at.text_input(key="import_name").set_value(name).run())
+
+
+def _press_save(at: AppTest) -> AppTest:
+    save = next(b for b in at.button if b.label.startswith("Save as dataset"))
+    return save.click().run()
+
+
+def _store_files(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if not p.name.startswith(".tmp-"))
+
+
+@pytest.mark.parametrize("name", ["Crocus City Hall 2024", "Ｃｒｏｃｕｓ Ｃｉｔｙ Ｈａｌｌ 2024"])
+def test_the_page_cannot_save_into_the_bundled_dataset(store_dir: Path, name: str) -> None:
+    """Named as the bundled dataset (or a fullwidth lookalike), an upload is refused before Save is offered:
+    the page says the dataset is protected and to choose another name, offers neither Save nor a merge, and
+    nothing is written."""
+    before = _store_files(store_dir)
+    at = _upload_and_name(_app(), name)
+    assert not at.exception
+    assert not any(b.label.startswith("Save as dataset") for b in at.button)
+    assert not any(c.label.startswith("Merge into") for c in at.checkbox)
+    said = " ".join(_read(e.value) for e in at.error)
+    assert "'crocus-city-hall-2024' is protected" in said and "Choose another name" in said
+    assert _store_files(store_dir) == before
+    assert _showing(at).startswith("**Showing 101 of 101 events**")
+
+
+def test_a_full_disk_is_said_plainly_on_the_page(store_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A save the disk refuses (ENOSPC) shows a message that the data was not saved and why, never
+    Streamlit's error page; the page stays on what it showed."""
+
+    def full(path: Path, data: bytes) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(store, "_write_file", full)
+    at = _press_save(_upload_and_name(_app(), "My events"))
+    assert not at.exception
+    [error] = at.error
+    assert _read(error.value).startswith("The data was NOT saved: the disk is full")
+    assert str(store_dir) in _read(error.value)
+    assert at.selectbox(key="w:dataset").value == bundled.DATASET_ID
+    assert [d.dataset_id for d in store.list_datasets()] == [bundled.DATASET_ID]
+    assert not [p for p in (store_dir / "my-events").iterdir() if not p.name.startswith(".")]
+
+
+@pytest.fixture
+def read_only_store(store_dir: Path) -> Iterator[Path]:
+    """The test's store mounted read-only (a bind mount: the tests run as root); skipped where it cannot."""
+    mounted = subprocess.run(
+        ["mount", "--bind", str(store_dir), str(store_dir)], capture_output=True, check=False
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot bind-mount here: {mounted.stderr.decode(errors='replace').strip()}")
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(store_dir)], capture_output=True, check=True)
+        yield store_dir
+    finally:
+        subprocess.run(["umount", str(store_dir)], capture_output=True, check=False)
+
+
+def test_a_read_only_store_is_said_plainly_on_the_page(read_only_store: Path) -> None:
+    """On a store mounted read-only the page opens, and a save says the data was not saved and why."""
+    at = _press_save(_upload_and_name(_app(), "My events"))
+    assert not at.exception
+    [error] = at.error
+    assert "The data was NOT saved: the store is on a read-only file system" in _read(error.value)
+    assert _showing(at).startswith("**Showing 101 of 101 events**")
+
+
+def test_a_link_to_a_withdrawn_version_says_who_withdrew_it_and_why(store_dir: Path) -> None:
+    """v= a withdrawn version: a notice with when, by whom and why, and the newest version left opens; the
+    Dataset tab lists it, and says who saved the version shown."""
+    events = store.load(bundled.DATASET_ID)
+    operator = store.Author("Ops Team", "cli")
+    poison = store.save(
+        events.slice(0, 2), store.load_rejects(bundled.DATASET_ID), {"name": "x"},
+        dataset_id=bundled.DATASET_ID, author=operator,
+    )  # fmt: skip
+    newest_left = store.list_datasets()[0].versions[1]
+    store.withdraw(bundled.DATASET_ID, poison.version, reason="fake events", author=operator)
+    at = _app(v=poison.version, tab="dataset")
+    assert not at.exception and not at.error
+    notices = [_read(w.value) for w in at.warning]
+    assert any(
+        f"The version {poison.version} of '{bundled.DATASET_ID}' was withdrawn on " in n
+        and "by Ops Team from the command line: fake events" in n
+        for n in notices
+    ), notices
+    assert _param(at, "v") == [newest_left.version]
+    assert _showing(at).startswith("**Showing 101 of 101 events**")
+    page = " ".join(_read(m.value) for m in at.markdown)
+    assert "Withdrawn versions" in page and "fake events" in page
+    assert "Saved by: not recorded" in page.replace("*", "")
+
+
+def test_the_dataset_tab_says_who_saved_the_version(store_dir: Path) -> None:
+    """The Dataset tab names who saved the version shown, and from where."""
+    alice = store.Author("Alice", "page", "alice@example.org")
+    events = store.load(bundled.DATASET_ID)
+    store.save(
+        events, store.load_rejects(bundled.DATASET_ID), {"name": "Mine"}, dataset_id="mine", author=alice
+    )
+    at = _app(dataset="mine", tab="dataset")
+    assert not at.exception and not at.error
+    page = " ".join(_read(m.value) for m in at.markdown).replace("*", "")
+    # (the page may write the @ of an address in a way Markdown cannot turn into a link)
+    assert "Saved by: Alice (alice" in page and "example.org) on the page" in page
+
+
+def test_the_page_removes_what_interrupted_writes_left(store_dir: Path) -> None:
+    """A .tmp- folder left in the store by a killed write is gone once the page has started."""
+    leftover = store_dir / bundled.DATASET_ID / ".tmp-0123456789abcdef"
+    leftover.mkdir()
+    (leftover / "events.parquet").write_bytes(b"PAR1")
+    at = _app()
+    assert not at.exception
+    assert not leftover.exists()

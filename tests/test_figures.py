@@ -711,7 +711,7 @@ def test_drill_down_one_cell():
     """A small box inside one cell gives its lane as the data spells it and its bin in UTC."""
     lane = "Smith & Sons <Ltd>"
     fig = figures.timeline_figure(frame=_counts_frame({lane: 3, "B": 1}), max_events=1)
-    layout = fig.layout.to_plotly_json()
+    layout = figures.drill_layout(fig)
     escaped = display.label_text(lane)
     selection = _box(fig, (escaped,), "2024-03-22 17:00:00.2", "2024-03-22 17:00:00.4")
     start = _us("2024-03-22T17:00Z")
@@ -724,10 +724,12 @@ def test_drill_down_several_cells(bundled):
     """A box over several lanes and days gives those lanes, sorted, and the days it touches, in UTC; a box
     over the strip of counts gives its days for every lane; single events or a box off the cells, None."""
     fig = figures.timeline_figure(frame=bundled, tz=MOSCOW, max_events=10)
-    layout = fig.layout.to_plotly_json()
+    layout = figures.drill_layout(fig)
     rows = list(fig.layout.yaxis2.categoryarray)
     lanes = tuple(rows[10:13])
-    drill = figures.drill_down(_box(fig, lanes, "2024-03-22 18:00", "2024-03-23 06:00"), layout)
+    box = _box(fig, lanes, "2024-03-22 18:00", "2024-03-23 06:00")
+    drill = figures.drill_down(box, layout)
+    assert figures.drill_down(box, fig.layout.to_plotly_json()) == drill  # the part kept reads as the whole
     assert drill == figures.Drill(
         lanes=tuple(sorted(lanes)), start_us=_us("2024-03-22", MOSCOW), stop_us=_us("2024-03-24", MOSCOW)
     )
@@ -735,8 +737,12 @@ def test_drill_down_several_cells(bundled):
     assert figures.drill_down(strip, layout) == figures.Drill(
         lanes=(), start_us=_us("2024-03-22", MOSCOW), stop_us=_us("2024-03-23", MOSCOW)
     )
-    events = figures.timeline_figure(frame=bundled, tz=MOSCOW).layout.to_plotly_json()
-    assert figures.drill_down(_box(fig, lanes, "2024-03-22", "2024-03-23"), events) is None
+    events = figures.timeline_figure(frame=bundled, tz=MOSCOW)
+    assert figures.drill_layout(events) is None
+    assert (
+        figures.drill_down(_box(fig, lanes, "2024-03-22", "2024-03-23"), events.layout.to_plotly_json())
+        is None
+    )
     for junk in ({}, {"box": []}, _box(fig, lanes, "1990-01-01", "1990-01-02"), {"box": [{"x": ["a", "b"]}]}):
         assert figures.drill_down(junk, layout) is None
 

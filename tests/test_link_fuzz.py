@@ -5,7 +5,6 @@ from __future__ import annotations
 import builtins
 import io
 import os
-import re
 import shutil
 import sys
 import zoneinfo
@@ -18,9 +17,11 @@ import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from streamlit import config as streamlit_config
 from streamlit.runtime.state.query_params import EMBED_QUERY_PARAMS_KEYS, sanitize_query_string
 from streamlit.testing.v1 import AppTest
 
+from tests import markdown_reader
 from timeline import bundled, frame, ingest, store, view
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -151,9 +152,11 @@ class _Reads:
 
 
 def _allowed(store_root: Path) -> tuple[list[Path], list[Path]]:
-    """Where the page may read: the store, the code and its interpreter, and the time-zone database."""
+    """Where the page may read: the store, the code and its interpreter, the time-zone database, and the
+    secrets files Streamlit is configured to read (the operator's sign-in settings)."""
     inside = [store_root.resolve(), ROOT, Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix)]
     inside += [Path(p) for p in zoneinfo.TZPATH]
+    inside += [Path(p) for p in streamlit_config.get_option("secrets.files")]
     outside = [ROOT / "data"]  # the default store: a private store is configured, so never this
     return [p.resolve() for p in inside], [p.resolve() for p in outside]
 
@@ -224,7 +227,7 @@ def test_any_link_renders_with_notices_and_reads_only_the_store(
     assert not at.error, [e.value for e in at.error]
     assert len([m for m in at.markdown if m.value.startswith("**Showing")]) == 1
     # The page escapes Markdown in its notices; the reader sees them unescaped.
-    warnings = {re.sub(r"\\(.)", r"\1", w.value) for w in at.warning}
+    warnings = {markdown_reader.read(w.value) for w in at.warning}
 
     received = _as_the_page_receives(query)
     opened, notices = view.from_query(received)

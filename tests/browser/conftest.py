@@ -8,7 +8,7 @@ import re
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +18,7 @@ from playwright.sync_api import Browser, BrowserContext, Dialog, Page, expect, s
 from bench.browser import CHROMIUM_ARGS, free_port, healthy, streamlit_command  # as the benchmark does
 
 ROOT = Path(__file__).resolve().parents[2]
+LAUNCHER = "serve.py"
 CHROMIUM = Path("/usr/bin/chromium")
 BUNDLED = "crocus-city-hall-2024"
 VIEWPORT = {"width": 1400, "height": 1000}
@@ -78,20 +79,32 @@ class Server:
 
 
 @contextlib.contextmanager
-def running_server(store: Path, log_dir: Path, *, as_make_run: bool = False) -> Iterator[Server]:
-    """`streamlit run dashboard.py` on a free port serving the given store; stopped on leaving.
+def running_server(
+    store: Path,
+    log_dir: Path,
+    *,
+    as_make_run: bool = False,
+    env: Mapping[str, str] | None = None,
+    secrets: Path | None = None,
+) -> Iterator[Server]:
+    """`streamlit run serve.py` (dashboard.py behind the security headers, as `make run` starts it) on a free
+    port serving the given store; stopped on leaving.
 
     as_make_run: with Streamlit's own defaults, as `make run` starts it (its file watcher on, which makes
-    each first run slower, so that a click interrupts it as readily as on a reader's server)."""
+    each first run slower, so that a click interrupts it as readily as on a reader's server).
+    env: variables set for the server besides this process's (e.g. TIMELINE_WRITERS).
+    secrets: the server's only secrets file (e.g. an [auth] section), instead of Streamlit's defaults."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = log_dir / "streamlit.log"
-    command = streamlit_command("dashboard.py", port)
+    command = streamlit_command(LAUNCHER, port)
     if as_make_run:
         command = [part for part in command if part not in ("--server.fileWatcherType", "none")]
-    env = {**os.environ, "TIMELINE_DATA_DIR": str(store), "PYTHONUNBUFFERED": "1"}
+    if secrets is not None:
+        command += ["--secrets.files", str(secrets)]
+    server_env = {**os.environ, **(env or {}), "TIMELINE_DATA_DIR": str(store), "PYTHONUNBUFFERED": "1"}
     with log.open("wb") as output:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, cwd=ROOT, env=server_env, stdout=output, stderr=subprocess.STDOUT)
     server = Server(url=url, process=process, log=log)
     try:
         deadline = time.monotonic() + START_S
