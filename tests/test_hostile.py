@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from timeline import bundled, figures, frame, ingest, schema, store
+from timeline import bundled, cli, figures, frame, ingest, schema, store
 from timeline.errors import BadInputError
 from timeline.ingest import ImportOptions, ImportResult, read_events
 
@@ -136,6 +136,14 @@ MAKERS: dict[str, Callable[[], bytes]] = {
     "wide_2000_columns.csv": _wide,
     "field_5mb.csv": _five_mb_field,
 }
+
+
+@pytest.fixture(autouse=True)
+def as_an_import_process_reads() -> Iterator[None]:
+    """The corpus is read here as the command line and the page's import worker read it: with the settings
+    their mains give the process (a 5 MB value is over the csv module's default field limit)."""
+    with cli.import_process_settings():
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -370,9 +378,10 @@ def _seconds_to_read(data: bytes) -> float:
 def test_reading_time_grows_linearly_with_the_column_count(rows: int, fewer: int) -> None:
     """Eight times the columns take about eight times as long, not sixty-four (a membership test on a list
     in a loop, a table looked up by name per column and the name matcher made it quadratic: 5,000 columns
-    took 14 s, 20,000 took 194 s). A header-only file is scanned in linear time too."""
+    took 14 s, 20,000 took 194 s). A header-only file is scanned in linear time too. The bound sits between
+    linear (8x) and quadratic (64x) with room for a loaded 2-core machine (22x was seen under load)."""
     small, large = (_seconds_to_read(_many_columns(n, rows)) for n in (fewer, 8 * fewer))
-    assert large < 20 * small, (small, large)
+    assert large < 32 * small, (small, large)
 
 
 def test_cli_refuses_a_file_over_max_columns(cli_store: Path, tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
@@ -143,7 +144,10 @@ def _sent(scope_type: str, message: dict) -> list[dict]:
         return {}
 
     middleware = server.SecurityHeaders(app, {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY"})
-    asyncio.run(middleware({"type": scope_type}, receive, send))
+    # A loop of its own, in a thread of its own: Playwright's sync API keeps a loop running in this thread
+    # once a browser test has run in the same session.
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        thread.submit(asyncio.run, middleware({"type": scope_type}, receive, send)).result()
     return sent
 
 

@@ -509,9 +509,18 @@ def remove_leftovers(*, root: Path | None = None) -> int:
     except OSError:  # a store that cannot be listed: the command that needs it says so
         return 0
     for dataset_id in dataset_ids:
+        if not _has_leftovers(base / dataset_id):
+            continue  # no lock taken for nothing: looking at a store writes nothing (not even a lock)
         with contextlib.suppress(OSError), _locked(base / dataset_id, wait=False):
             removed += _remove_leftovers_locked(base / dataset_id)
     return removed
+
+
+def _has_leftovers(dataset_dir: Path) -> bool:
+    try:
+        return any(entry.name.startswith(_TMP_PREFIX) for entry in os.scandir(dataset_dir))
+    except OSError:
+        return False
 
 
 def export(dataset_id: str, version: str | None, fmt: str, *, root: Path | None = None) -> bytes:
