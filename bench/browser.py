@@ -100,10 +100,11 @@ class App:
 
 
 def project_app(name: str, store_dir: Path, query: str) -> App:
-    """The project's page (dashboard.py) serving the store at store_dir, opened at query."""
+    """The project's page served as `make run` serves it (serve.py: dashboard.py behind the security
+    headers), on the store at store_dir, opened at query."""
     return App(
         name=name,
-        script=ROOT / "dashboard.py",
+        script=ROOT / "serve.py",
         env={"TIMELINE_DATA_DIR": str(store_dir)},
         query=query,
         search_label="Search text",
