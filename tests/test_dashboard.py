@@ -5,7 +5,6 @@ from __future__ import annotations
 import errno
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests import markdown_reader
+from tests import markdown_reader, page_uploads
 from timeline import bundled, frame, store, view
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,16 +33,6 @@ def _app(**params: str | list[str]) -> AppTest:
     for key, value in params.items():
         at.query_params[key] = value
     return at.run()
-
-
-def _until_read(at: AppTest) -> AppTest:
-    """The page once the upload's import (in a worker process) has ended: a small file is read within the
-    page's first run, but a loaded machine may take longer, and the page then shows its progress."""
-    deadline = time.monotonic() + 60
-    while any(b.label == "Cancel the import" for b in at.button) and time.monotonic() < deadline:
-        time.sleep(0.2)
-        at.run()
-    return at
 
 
 def _param(at: AppTest, key: str) -> list[str]:
@@ -137,7 +126,7 @@ def test_uploading_a_good_csv_saves_and_switches(store_dir: Path) -> None:
     """A good file previews its counts, and Save stores a dataset and switches the page and URL to it."""
     at = _app()
     content = (DATA / "plain_date_who_what.csv").read_bytes()
-    _until_read(at.sidebar.file_uploader[0].upload("my events.csv", content, "text/csv").run())
+    page_uploads.until_read(at.sidebar.file_uploader[0].upload("my events.csv", content, "text/csv").run())
     assert not at.exception
     assert any("rows read" in m.value for m in at.markdown)
     at.text_input(key="import_name").set_value("My events").run()
@@ -155,7 +144,9 @@ def test_uploading_a_bad_csv_shows_one_error_and_saves_nothing(store_dir: Path, 
     """A file that cannot be used gives one clear message and no Save button; the store is unchanged."""
     before = sorted(p.name for p in store_dir.iterdir())
     at = _app()
-    _until_read(at.sidebar.file_uploader[0].upload(name, (DATA / name).read_bytes(), "text/csv").run())
+    page_uploads.until_read(
+        at.sidebar.file_uploader[0].upload(name, (DATA / name).read_bytes(), "text/csv").run()
+    )
     assert not at.exception
     assert len(at.error) == 1 and name in _read(at.error[0].value)
     assert not [b for b in at.button if b.label.startswith("Save as dataset")]
@@ -315,7 +306,7 @@ def test_the_mapping_editor_speaks_plainly_and_lists_each_field_once(store_dir: 
     """Uploaded, a file's mapping editor labels fields in words, once each, with sample values."""
     at = _app()
     content = (DATA / "plain_date_who_what.csv").read_bytes()
-    _until_read(at.sidebar.file_uploader[0].upload("my events.csv", content, "text/csv").run())
+    page_uploads.until_read(at.sidebar.file_uploader[0].upload("my events.csv", content, "text/csv").run())
     boxes = [b for b in at.selectbox if b.key and b.key.startswith("map::")]
     labels = [b.label for b in boxes]
     assert len(labels) == len(set(labels))
@@ -331,12 +322,12 @@ def test_a_mapping_that_breaks_the_file_can_be_undone(store_dir: Path) -> None:
     editor, and "Undo the last mapping change" brings the previous reading back."""
     at = _app()
     content = (DATA / "plain_date_who_what.csv").read_bytes()
-    _until_read(at.sidebar.file_uploader[0].upload("my events.csv", content, "text/csv").run())
+    page_uploads.until_read(at.sidebar.file_uploader[0].upload("my events.csv", content, "text/csv").run())
     title = next(b for b in at.selectbox if b.key and b.key.startswith("map::") and b.label == "Headline")
-    _until_read(title.set_value("date").run())
+    page_uploads.until_read(title.set_value("date").run())
     assert any("cannot be imported" in _read(e.value) for e in at.error)
     undo = next(b for b in at.button if b.label == "Undo the last mapping change")
-    _until_read(undo.click().run())
+    page_uploads.until_read(undo.click().run())
     assert not at.error
     assert any("rows read" in m.value for m in at.markdown)
 
@@ -360,8 +351,8 @@ def test_a_window_moved_later_bound_by_bound_ends_as_typed() -> None:
 def _upload_and_name(at: AppTest, name: str) -> AppTest:
     """Upload the plain test file and type a dataset name for it."""
     content = (DATA / "plain_date_who_what.csv").read_bytes()
-    _until_read(at.sidebar.file_uploader[0].upload("my events.csv", content, "text/csv").run())
-    return _until_read(at.text_input(key="import_name").set_value(name).run())
+    page_uploads.until_read(at.sidebar.file_uploader[0].upload("my events.csv", content, "text/csv").run())
+    return page_uploads.until_read(at.text_input(key="import_name").set_value(name).run())
 
 
 def _press_save(at: AppTest) -> AppTest:

@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests import page_uploads
 from timeline import bundled, cli, figures, frame, ingest, schema, store
 from timeline.errors import BadInputError
 from timeline.ingest import ImportOptions, ImportResult, read_events
@@ -598,16 +599,6 @@ def _page(**params: str) -> AppTest:
     return at.run()
 
 
-def _until_read(at: AppTest) -> AppTest:
-    """The page once the upload's import (in a worker process) has ended: a small file is read within the
-    page's first run, but a loaded machine may take longer, and the page then shows its progress."""
-    deadline = time.monotonic() + 60
-    while any(b.label == "Cancel the import" for b in at.button) and time.monotonic() < deadline:
-        time.sleep(0.2)
-        at.run()
-    return at
-
-
 def _save_buttons(at: AppTest) -> list:
     return [b for b in at.button if b.label.startswith("Save as dataset")]
 
@@ -620,7 +611,9 @@ def test_page_upload_answers_with_one_error_or_a_preview(
     answer = EXPECTED[name]
     before = _snapshot(page_store)
     at = _page()
-    _until_read(at.sidebar.file_uploader[0].upload(name, corpus[name].read_bytes(), "text/csv").run())
+    page_uploads.until_read(
+        at.sidebar.file_uploader[0].upload(name, corpus[name].read_bytes(), "text/csv").run()
+    )
     assert not at.exception
     assert _snapshot(page_store) == before
     if answer.refused(corpus[name].read_bytes(), _options(name)):
