@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests import markdown_reader, page_uploads
+from tests import markdown_reader, mounts, page_uploads
 from timeline import bundled, frame, store, view
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -401,16 +400,8 @@ def test_a_full_disk_is_said_plainly_on_the_page(store_dir: Path, monkeypatch: p
 @pytest.fixture
 def read_only_store(store_dir: Path) -> Iterator[Path]:
     """The test's store mounted read-only (a bind mount: the tests run as root); skipped where it cannot."""
-    mounted = subprocess.run(
-        ["mount", "--bind", str(store_dir), str(store_dir)], capture_output=True, check=False
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot bind-mount here: {mounted.stderr.decode(errors='replace').strip()}")
-    try:
-        subprocess.run(["mount", "-o", "remount,bind,ro", str(store_dir)], capture_output=True, check=True)
-        yield store_dir
-    finally:
-        subprocess.run(["umount", str(store_dir)], capture_output=True, check=False)
+    with mounts.read_only(store_dir) as mounted:
+        yield mounted
 
 
 def test_a_read_only_store_is_said_plainly_on_the_page(read_only_store: Path) -> None:

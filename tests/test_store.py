@@ -12,7 +12,6 @@ import itertools
 import json
 import multiprocessing
 import os
-import subprocess
 import threading
 import unicodedata
 from collections.abc import Iterator
@@ -29,6 +28,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as hst
 
+from tests import mounts
 from timeline import schema, store
 from timeline.errors import DatasetNotFound, InvalidDatasetId, UsageError
 from timeline.ingest import ImportOptions, read_events, version_meta
@@ -1094,14 +1094,8 @@ def read_only(tmp_path: Path) -> Iterator[Path]:
     root = tmp_path / "ro"
     root.mkdir()
     store.save(EVENTS_A, NO_REJECTS, META, dataset_id="demo", root=root)
-    mounted = subprocess.run(["mount", "--bind", str(root), str(root)], capture_output=True, check=False)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot bind-mount here: {mounted.stderr.decode(errors='replace').strip()}")
-    try:
-        subprocess.run(["mount", "-o", "remount,bind,ro", str(root)], capture_output=True, check=True)
-        yield root
-    finally:
-        subprocess.run(["umount", str(root)], capture_output=True, check=False)
+    with mounts.read_only(root) as mounted:
+        yield mounted
 
 
 def test_a_read_only_store_says_so_and_can_still_be_read(read_only: Path) -> None:
