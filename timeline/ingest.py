@@ -52,6 +52,8 @@ _URL_PATTERN = r"https?://[^\s;,<>\"']+"
 _REJECT_SCHEMA = pa.schema([("line", pa.int64()), ("reason", pa.string()), ("record", pa.string())])
 SAMPLES_PER_COLUMN = 3
 SAMPLE_CHARS = 60  # a sample shows what a column holds: a 5 MB cell is cut, not carried along
+_HEX_DIGITS = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+_HASHED_ROWS = 1 << 16  # rows joined and hashed at once: 20 MB of text for a typical event row
 _SAMPLED_ROWS = 2000  # samples come from the top of the file: a million rows cost no more than ten
 # What an import is doing, in the order it does it: read_events names each stage as it starts.
 STAGES: tuple[str, ...] = (
@@ -251,17 +253,27 @@ def _read(
 
     if id_notice:
         notices.append(id_notice)
+    reject_table = _reject_table(raw, rows, rejects, layout.delimiter)
+    samples = _samples(raw)
     on_stage(next(stages))
     if keep.all():
         events = _build_events(clean, start, event_ids, mapping, preset, options, sources)
     else:
+        # The kept rows are copied a column at a time, and every other reference to the file's rows is
+        # dropped first, so each column read is freed as its copy is made: the text is never held twice
+        # (ten million rows are 3 GB of it).
+        column_names, columns = clean.column_names, clean.columns
+        del raw, rows, side, side_clean, main_clean, cleaned, clean, sources
         kept = pa.array(np.flatnonzero(keep))
+        for i, column in enumerate(columns):
+            columns[i] = column.take(kept)
+        kept_rows = pa.table(columns, names=column_names)
+        del columns
         events = _build_events(
-            clean.take(kept), start.take(keep), event_ids.take(kept), mapping, preset, options, None
+            kept_rows, start.take(keep), event_ids.take(kept), mapping, preset, options, None
         )
     if lane_notice := _one_lane_notice(events, mapping):
         notices.append(lane_notice)
-    reject_table = _reject_table(raw, rows, rejects, layout.delimiter)
     return ImportResult(
         events=events,
         rejects=reject_table,
@@ -273,7 +285,7 @@ def _read(
         delimiter=layout.delimiter,
         notices=tuple(notices + start.notices),
         columns=tuple(names),
-        samples=_samples(raw),
+        samples=samples,
     )
 
 
@@ -533,10 +545,38 @@ def _markers_as_nulls(values: pa.ChunkedArray, first: np.ndarray) -> pa.ChunkedA
 
 
 def _joined(table: pa.Table) -> pa.Array:
-    """Each row's fields in one string, to tell rows apart and to hash them."""
+    """Each row's fields in one string (bytes), to tell rows apart and to hash them."""
     if table.num_columns == 1:
-        return pc.fill_null(table.column(0), "").combine_chunks()
-    return pc.binary_join_element_wise(*[pc.fill_null(c, "") for c in table.columns], "\x1f").combine_chunks()
+        joined = pc.fill_null(table.column(0), "")
+    else:
+        joined = pc.binary_join_element_wise(*[pc.fill_null(c, "") for c in table.columns], "\x1f")
+    return joined.combine_chunks().cast(pa.binary())
+
+
+def _row_hashes(table: pa.Table) -> np.ndarray:
+    """Each row's 64-bit hash: pandas' SipHash of its joined fields, which made every id saved so far.
+
+    The rows are joined and hashed a slice at a time: as bytes objects, which pandas hashes without
+    encoding them again (a str would be), and without a copy of the whole file's text held at once."""
+    hashes = np.empty(table.num_rows, dtype=np.uint64)
+    for start in range(0, table.num_rows, _HASHED_ROWS):
+        joined = _joined(table.slice(start, _HASHED_ROWS)).to_numpy(zero_copy_only=False)
+        hashes[start : start + len(joined)] = pd.util.hash_array(joined, categorize=False)
+    return hashes
+
+
+def _hex(values: np.ndarray) -> pa.Array:
+    """Each uint64 as 16 lower-case hex digits ("%016x"), built as one Arrow string buffer (a byte a
+    digit: ten million ids take 160 MB on the way, not the 1.3 GB a uint64 a digit would)."""
+    octets = values.astype(">u8").view(np.uint8).reshape(-1, 8)  # most significant first
+    nibbles = np.empty((len(values), 16), dtype=np.uint8)
+    nibbles[:, 0::2] = octets >> 4
+    nibbles[:, 1::2] = octets & 0xF
+    digits = _HEX_DIGITS[nibbles]
+    offsets = np.arange(0, 16 * len(values) + 1, 16, dtype=np.int32)
+    return pa.Array.from_buffers(
+        pa.string(), len(values), [None, pa.py_buffer(offsets), pa.py_buffer(digits)]
+    )
 
 
 def _find_time_columns(mapping: dict[str, str], clean: pa.Table, file_name: str) -> None:
@@ -801,10 +841,13 @@ def _identities(
     ids = clean[mapping[s.EVENT_ID]] if s.EVENT_ID in mapping else None
     if ids is not None and ids.null_count == 0 and len(pc.unique(ids)) == n:
         return np.ones(n, dtype=bool), ids, None
-    joined = _joined(raw)
-    hashes = pd.util.hash_pandas_object(pd.Series(joined.to_pandas(types_mapper=pd.ArrowDtype)), index=False)
-    hashes = hashes.to_numpy()
-    keep = np.ones(n, dtype=bool) if preset.rows_are_distinct else _first_occurrences(joined, hashes)
+    hashes = _row_hashes(raw)
+    # codes[i] numbers row i's hash among the distinct hashes, in the order they first appear.
+    codes, distinct_hashes = pd.factorize(hashes)
+    repeated = len(distinct_hashes) < n
+    keep = np.ones(n, dtype=bool)
+    if repeated and not preset.rows_are_distinct:
+        keep = _first_occurrences(raw, codes)
     notice = None
     if ids is not None:
         kept_ids = ids.filter(pa.array(keep))
@@ -816,26 +859,36 @@ def _identities(
             f"{len(kept_ids)} rows{', some empty' if kept_ids.null_count else ''}); "
             "ids were computed from each row's content instead."
         )
-    hashed = np.char.mod("%016x", hashes.astype(np.uint64)).astype(object)
-    repeat = pd.Series(hashes).groupby(hashes).cumcount().to_numpy()
-    if repeat.any():
+    hashed = _hex(hashes)
+    if repeated:
         # Identical rows kept as distinct incidents get the occurrence number: still stable on re-import.
-        hashed[repeat > 0] = [
-            f"{i}-{k + 1}" for i, k in zip(hashed[repeat > 0], repeat[repeat > 0], strict=True)
-        ]
-    return keep, pa.array(hashed, pa.string()), notice
+        shared = np.flatnonzero(np.bincount(codes)[codes] > 1)
+        repeat = pd.Series(codes[shared]).groupby(codes[shared]).cumcount().to_numpy()
+        again, occurrence = shared[repeat > 0], repeat[repeat > 0] + 1
+        numbered = pc.binary_join_element_wise(
+            hashed.take(again), pa.array(occurrence).cast(pa.string()), "-"
+        )
+        later = np.zeros(n, dtype=bool)
+        later[again] = True
+        hashed = pc.replace_with_mask(hashed, pa.array(later), numbered)
+    return keep, hashed, notice
 
 
-def _first_occurrences(joined: pa.Array, hashes: np.ndarray) -> np.ndarray:
-    """True for the first of each group of rows identical in every field (hash-equal, then compared)."""
-    repeated = pd.Series(hashes).duplicated().to_numpy()
-    if not repeated.any():
-        return np.ones(len(hashes), dtype=bool)
+def _first_occurrences(raw: pa.Table, codes: np.ndarray) -> np.ndarray:
+    """True for the first of each group of rows identical in every field (hash-equal, then compared).
+
+    codes number the rows' hashes in the order they first appear (pd.factorize): a row is the first of
+    its hash where its code is higher than every code before it."""
+    seen = np.maximum.accumulate(codes)
+    is_first = np.ones(len(codes), dtype=bool)
+    is_first[1:] = codes[1:] > seen[:-1]
+    first_row = np.flatnonzero(is_first)
+    candidates = np.flatnonzero(~is_first)
     # Confirm each hash repeat against its first occurrence's text, so a collision never drops a row.
-    first = pd.Series(np.arange(len(hashes))).groupby(hashes).transform("first").to_numpy()
-    candidates = np.flatnonzero(repeated)
-    same = pc.equal(joined.take(pa.array(candidates)), joined.take(pa.array(first[candidates])))
-    keep = np.ones(len(hashes), dtype=bool)
+    same = pc.equal(
+        _joined(raw.take(pa.array(candidates))), _joined(raw.take(pa.array(first_row[codes[candidates]])))
+    )
+    keep = np.ones(len(codes), dtype=bool)
     keep[candidates[same.to_numpy(zero_copy_only=False)]] = False
     return keep
 
@@ -991,8 +1044,8 @@ def _build_events(
         s.EXTRA: extra,
         **text,
     }
-    # In input order: sorting a million rows of text would cost more than the rest of the import, and
-    # whatever lists events (the page's table, exports) orders what it lists.
+    # In input order: the store sorts each version by timestamp, then event_id, as it saves it
+    # (store.STORED_ORDER), so sorting here would be done twice.
     return pa.table([columns[c] for c in s.COLUMN_NAMES], schema=s.ARROW_SCHEMA)
 
 
