@@ -1,6 +1,7 @@
-"""Deterministic event CSVs shaped like ACLED/GDELT extracts (`python -m bench.generate N OUT`).
+"""Deterministic event CSVs shaped like ACLED/GDELT extracts (`python -m bench.generate N OUT [--no-id]`).
 
-Columns: id, date, actor, actor_country, type, title, description, source, url, fatalities, location.
+Columns: id, date, actor, actor_country, type, title, description, source, url, fatalities, location;
+with --no-id the id column is left out (the importer then makes ids from each row's content).
 Dates are ISO 8601 over 60 days from 2024-03-01 UTC, with offsets from several zones (+03:00, Z, -04:00,
 +01:00, +05:30); about 12 % are minute precision and 8 % date only (day precision). 200 actors (20 countries
 x 10 roles) follow a Zipf-like skew, 10 event types a skewed mix. Descriptions hold commas and quotes, a
@@ -199,8 +200,9 @@ def _dates(rng: np.random.Generator, seconds: np.ndarray) -> pa.Array:
     return pc.if_else(pa.array(precision > 1 - DAY_SHARE), as_day, with_offset)
 
 
-def table(n: int, seed: int = 0) -> pa.Table:
-    """n events as string/integer columns, in file order (not sorted by time)."""
+def table(n: int, seed: int = 0, *, with_id: bool = True) -> pa.Table:
+    """n events as string/integer columns, in file order (not sorted by time); without the id column
+    when with_id is false (every other column is the same, so both files hold the same events)."""
     if n < 1:
         raise ValueError(f"n must be at least 1; got {n}")
     rng = np.random.default_rng(seed)
@@ -244,15 +246,18 @@ def table(n: int, seed: int = 0) -> pa.Table:
         "fatalities": fatalities,
         "location": _take(CITIES, city),
     }
+    if not with_id:
+        del columns["id"]
     return pa.table(columns)
 
 
-def generate(path: str | Path, n: int, seed: int = 0) -> Path:
-    """Write n generated events as a UTF-8 CSV (header, comma, quoted where needed) to path."""
+def generate(path: str | Path, n: int, seed: int = 0, *, with_id: bool = True) -> Path:
+    """Write n generated events as a UTF-8 CSV (header, comma, quoted where needed) to path; with_id=False
+    leaves out the id column (the importer then makes ids from each row's content)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".part")
-    pcsv.write_csv(table(n, seed), tmp, pcsv.WriteOptions(quoting_style="needed"))
+    pcsv.write_csv(table(n, seed, with_id=with_id), tmp, pcsv.WriteOptions(quoting_style="needed"))
     tmp.replace(path)
     return path
 
@@ -262,8 +267,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("n", type=int, help="number of events")
     parser.add_argument("out", help="CSV file to write")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--no-id",
+        dest="with_id",
+        action="store_false",
+        help="leave out the id column (ids made from content)",
+    )
     args = parser.parse_args(argv)
-    path = generate(args.out, args.n, args.seed)
+    path = generate(args.out, args.n, args.seed, with_id=args.with_id)
     print(f"{args.n:,} events -> {path} ({path.stat().st_size / 1e6:.1f} MB)")
     return 0
 

@@ -1,7 +1,9 @@
-"""Measurements that run in a fresh process each: the import race and the AppTest reruns.
+"""Measurements that run in a fresh process each: the import race, the AppTest reruns and the engines.
 
-`python -m bench.measure import|reruns ARGS.json RESULT.json` — bench.run starts these, so every measurement
-gets a clean interpreter (no Streamlit caches or memory carried over from the one before).
+`python -m bench.measure import|reruns|engines ARGS.json RESULT.json` — bench.run starts these, so every
+measurement gets a clean interpreter (no Streamlit caches or memory carried over from the one before).
+The import race also starts `import-peak` children of its own: one import (the project's or the pyarrow
+baseline's) in a fresh interpreter, whose peak resident memory the race reads from os.wait4.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import re
 import resource
 import shutil
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -27,60 +30,155 @@ SHOWING = re.compile(r"Showing ([\d,]+) of ([\d,]+) events")
 # --- import -----------------------------------------------------------------------------------------
 
 
-def import_race(csv: str, work: str, store_dir: str, dataset_id: str, reps: int) -> dict[str, Any]:
+def project_import(path: Path, dataset_id: str, root: Path) -> tuple[dict[str, float], dict[str, Any]]:
+    """The project's import of path into a fresh store at root, as `python -m timeline import` runs it
+    (read_file maps the file into memory, read_events, store.save): its times and summary."""
+    from timeline import store
+    from timeline.ingest import ImportOptions, read_events, read_file, version_meta
+
+    t0 = time.perf_counter()
+    max_bytes = max(path.stat().st_size + 1, ImportOptions.max_bytes)
+    data = read_file(path, max_bytes)
+    options = ImportOptions(file_name=path.name, max_bytes=max_bytes)
+    result = read_events(data, options)
+    t1 = time.perf_counter()
+    meta = version_meta(result, name=dataset_id, source_file=path.name, options=options)
+    info = store.save(result.events, result.rejects, meta, dataset_id=dataset_id, root=root, source=data)
+    t2 = time.perf_counter()
+    parquet_bytes = (info.path / store.EVENTS_FILE).stat().st_size
+    summary = {**result.summary(), "version": info.version, "parquet_bytes": parquet_bytes}
+    return {"total": t2 - t0, "read_events": t1 - t0, "save": t2 - t1}, summary
+
+
+def baseline_import(path: Path, target: Path) -> float:
+    """pyarrow read_csv + write_table of path into target: seconds."""
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    t0 = time.perf_counter()
+    table = pcsv.read_csv(path)
+    pq.write_table(table, target)
+    return time.perf_counter() - t0
+
+
+def import_peak(side: str, csv: str, work: str, dataset_id: str) -> dict[str, Any]:
+    """One import (side "project" or "baseline") in this fresh process: what import_race reads the peak
+    resident memory of (from outside, through os.wait4) and its time."""
+    path, work_dir = Path(csv), Path(work)
+    if side == "project":
+        seconds = project_import(path, dataset_id, work_dir / "store")[0]["total"]
+    else:
+        seconds = baseline_import(path, work_dir / "baseline.parquet")
+    return {"side": side, "seconds": seconds, "vmhwm_bytes": _vmhwm_bytes()}
+
+
+def _vmhwm_bytes() -> int | None:
+    """This process's peak resident memory since its exec (VmHWM), in bytes."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return None
+
+
+def _peak_child(side: str, csv: str, work_dir: Path, dataset_id: str, timeout_s: float) -> dict[str, Any]:
+    """import_peak in a fresh interpreter: its peak resident memory, its time, or {"error": ...}.
+
+    The peak is the child's own VmHWM, which it reads just before it ends. ru_maxrss from os.wait4 is
+    kept too, but it is at least this process's peak when the child was started (Linux carries the
+    high-water mark of the memory a child leaves at exec over into it, and a vforked child leaves its
+    parent's): import_race starts these children before its own imports for that reason."""
+    child_dir = work_dir / f"peak-{side}"
+    shutil.rmtree(child_dir, ignore_errors=True)
+    child_dir.mkdir(parents=True)
+    args_file, result_file = child_dir / "args.json", child_dir / "result.json"
+    args_file.write_text(
+        json.dumps({"side": side, "csv": csv, "work": str(child_dir), "dataset_id": dataset_id})
+    )
+    command = [sys.executable, "-m", "bench.measure", "import-peak", str(args_file), str(result_file)]
+    with (child_dir / "log.txt").open("wb") as log:
+        process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid == process.pid:
+            break
+        if time.monotonic() > deadline:
+            process.kill()
+            os.wait4(process.pid, 0)
+            process.returncode = -9
+            return {"error": f"{side} import did not finish within {timeout_s:.0f} s"}
+        time.sleep(0.05)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    try:
+        # Only the result counts: Arrow's thread pool can abort a finishing process (see timeline.cli.run).
+        if not result_file.exists():
+            lines = (child_dir / "log.txt").read_text(errors="replace").strip().splitlines() or [
+                "(no output)"
+            ]
+            return {"error": f"{side} import exited with status {process.returncode}: {lines[-1][:300]}"}
+        found = json.loads(result_file.read_text())
+        maxrss = usage.ru_maxrss * 1024  # Linux: KiB
+        return {
+            "seconds": found["seconds"],
+            "peak_bytes": found.get("vmhwm_bytes") or maxrss,
+            "ru_maxrss_bytes": maxrss,
+        }
+    finally:
+        shutil.rmtree(child_dir, ignore_errors=True)
+
+
+def import_race(
+    csv: str,
+    work: str,
+    store_dir: str,
+    dataset_id: str,
+    reps: int,
+    peak_reps: int = 1,
+    peak_timeout: float = 1800,
+) -> dict[str, Any]:
     """Best of reps: the project's import (read_events + store.save) vs pyarrow read_csv + write_table.
 
     The two alternate which goes first, and each project import writes into a fresh store, so no save
     is short-cut by finding its version already there. The first import's store is kept for the pages.
+    Before them, peak memory: peak_reps imports per side, each in a fresh child process (the same code:
+    the project's import or the baseline), the largest peak resident memory per side.
     """
-    import pyarrow.csv as pcsv
-    import pyarrow.parquet as pq
-
-    from timeline import store
-    from timeline.ingest import ImportOptions, read_events, read_file, version_meta
-
     path, work_dir = Path(csv), Path(work)
     shutil.rmtree(work_dir, ignore_errors=True)
     work_dir.mkdir(parents=True)
     project: list[dict[str, float]] = []
     baseline: list[float] = []
     summary: dict[str, Any] = {}
+    # Peaks first, while this process is small (see _peak_child).
+    peaks: dict[str, list[dict[str, Any]]] = {"project": [], "baseline": []}
+    for k in range(peak_reps):
+        for side in ("project", "baseline") if k % 2 == 0 else ("baseline", "project"):
+            peaks[side].append(_peak_child(side, csv, work_dir, dataset_id, peak_timeout))
 
     def run_project(i: int) -> None:
         nonlocal summary
-        t0 = time.perf_counter()
-        # As `python -m timeline import` reads it (the file mapped into memory).
-        max_bytes = max(path.stat().st_size + 1, ImportOptions.max_bytes)
-        data = read_file(path, max_bytes)
-        options = ImportOptions(file_name=path.name, max_bytes=max_bytes)
-        result = read_events(data, options)
-        t1 = time.perf_counter()
-        meta = version_meta(result, name=dataset_id, source_file=path.name, options=options)
-        info = store.save(
-            result.events, result.rejects, meta, dataset_id=dataset_id, root=work_dir / f"s{i}", source=data
-        )
-        t2 = time.perf_counter()
-        project.append({"total": t2 - t0, "read_events": t1 - t0, "save": t2 - t1})
-        parquet_bytes = (info.path / store.EVENTS_FILE).stat().st_size
-        summary = {**result.summary(), "version": info.version, "parquet_bytes": parquet_bytes}
+        times, summary = project_import(path, dataset_id, work_dir / f"s{i}")
+        project.append(times)
 
     def run_baseline(i: int) -> None:
-        t0 = time.perf_counter()
-        table = pcsv.read_csv(path)
-        pq.write_table(table, work_dir / f"baseline-{i}.parquet")
-        baseline.append(time.perf_counter() - t0)
+        baseline.append(baseline_import(path, work_dir / f"baseline-{i}.parquet"))
 
     for i in range(reps):
         order = (run_project, run_baseline) if i % 2 == 0 else (run_baseline, run_project)
         for step in order:
             step(i)
             gc.collect()
+        if i > 0:  # only the first store is kept: the others would fill the disk at 10M events
+            shutil.rmtree(work_dir / f"s{i}", ignore_errors=True)
+            (work_dir / f"baseline-{i}.parquet").unlink(missing_ok=True)
     target = Path(store_dir)
     shutil.rmtree(target, ignore_errors=True)
     (work_dir / "s0").rename(target)
+    for name in ("baseline-0.parquet",):
+        (work_dir / name).unlink(missing_ok=True)
     shutil.rmtree(work_dir, ignore_errors=True)
     best = min(project, key=lambda r: r["total"])
-    return {
+    found: dict[str, Any] = {
         "project_s": best["total"],
         "project_best": best,
         "project_all": project,
@@ -89,7 +187,16 @@ def import_race(csv: str, work: str, store_dir: str, dataset_id: str, reps: int)
         "csv_bytes": path.stat().st_size,
         "summary": summary,
         "events_parquet": str(next(target.glob(f"{dataset_id}/*/events.parquet"))),
+        "peaks": peaks,
     }
+    for side, runs in peaks.items():
+        measured = [run["peak_bytes"] for run in runs if "peak_bytes" in run]
+        if measured and len(measured) == len(runs):
+            found[f"{side}_peak_bytes"] = max(measured)
+        errors = [run["error"] for run in runs if "error" in run]
+        if errors:
+            found[f"{side}_peak_error"] = errors[0]
+    return found
 
 
 # --- reruns (AppTest) -------------------------------------------------------------------------------
@@ -224,6 +331,105 @@ def reruns(
     return out
 
 
+# --- engines (DuckDB and Spark on the stored version, no page) -----------------------------------------
+
+
+def _error(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines() or [""]
+    return f"{type(exc).__name__}: {lines[0][:300]}"
+
+
+def engine_views(
+    engine: str,
+    store_dir: str,
+    dataset_id: str,
+    scenarios: dict[str, list[Any]],
+    reps: int,
+    spark_master: str,
+) -> dict[str, Any]:
+    """The page's query layer on one engine, without the page: the session start, then per view (unfiltered,
+    every scenario value) the count and the timeline figure (figures.timeline_figure on the filtered
+    expression), each the median of reps after one warm-up. Every failure is recorded, never raised."""
+    out: dict[str, Any] = {"engine": engine, "views": []}
+    try:
+        from timeline import engines, figures, query, store
+        from timeline import view as views
+
+        settings = engines.EngineSettings.read(
+            {engines.ENGINE_VARIABLE: engine, engines.SPARK_MASTER_VARIABLE: spark_master}
+        )
+        out["describe"] = settings.describe()
+        t0 = time.perf_counter()
+        connected = engines.connect(settings)
+        out["session_start_s"] = time.perf_counter() - t0
+    except Exception as exc:  # reported in the table: e.g. PySpark or Java missing
+        out["error"] = _error(exc)
+        return out
+    try:
+        root = Path(store_dir)
+        info = store.version_info(dataset_id, root=root)
+        rollups = store.rollups(dataset_id, info.version, root=root)
+        where = query.version(dataset_id, info.version, max_span_us=rollups.max_span_us, root=root)
+        events = query.events(connected, where)
+        wanted: list[tuple[str, Any, dict[str, Any]]] = [("unfiltered", None, {})]
+        for name, values in scenarios.items():
+            for value in values:
+                params = (
+                    {"actor": list(value)}
+                    if name == "actor"
+                    else {"from": value[0], "to": value[1]}
+                    if name == "window"
+                    else {"q": value}
+                )
+                wanted.append((name, value, params))
+        for name, value, params in wanted:
+            row: dict[str, Any] = {"scenario": name, "value": value}
+            out["views"].append(row)
+            try:
+                current, _ = views.from_query(params)
+                window = views.window(current)
+                windowed = window != (None, None)
+                shown = query.filtered(events, current, max_span_us=rollups.max_span_us)
+                counts, draws = [], []
+                for k in range(reps + 1):
+                    t0 = time.perf_counter()
+                    n = query.count(shown)
+                    t1 = time.perf_counter()
+                    fig = figures.timeline_figure(
+                        events=shown,
+                        count=n,
+                        tz=current.tz,
+                        lane="actor",
+                        window_us=window if windowed else None,
+                    )
+                    t2 = time.perf_counter()
+                    if k > 0:  # the first is the warm-up
+                        counts.append(t1 - t0)
+                        draws.append(t2 - t1)
+                row.update(
+                    events=n,
+                    count_s=statistics.median(counts),
+                    count_all_s=counts,
+                    figure_s=statistics.median(draws),
+                    figure_all_s=draws,
+                    figure_mode=(fig.layout.meta or {}).get("mode")
+                    if isinstance(fig.layout.meta, dict)
+                    else None,
+                )
+            except Exception as exc:  # one view's failure is a row, not the end
+                row["error"] = _error(exc)
+    except Exception as exc:
+        out["error"] = _error(exc)
+    finally:
+        t0 = time.perf_counter()
+        try:
+            connected.close()
+            out["close_s"] = time.perf_counter() - t0
+        except Exception as exc:
+            out.setdefault("error", f"closing the engine: {type(exc).__name__}: {exc}"[:300])
+    return out
+
+
 def main(argv: list[str]) -> int:
     kind, args_file, result_file = argv
     args = json.loads(Path(args_file).read_text())
@@ -232,8 +438,18 @@ def main(argv: list[str]) -> int:
 
         with cli.import_process_settings():  # as the command line and the page's import worker run
             result = import_race(**args)
+    elif kind == "import-peak" and args["side"] == "baseline":
+        result = import_peak(**args)  # pyarrow alone: nothing of the project loaded
+    elif kind == "import-peak":
+        from timeline import cli
+
+        with cli.import_process_settings():
+            result = import_peak(**args)
     elif kind == "reruns":
         result = reruns(**args)
+    elif kind == "engines":
+        args.pop("app", None)  # names bench.run's log only
+        result = engine_views(**args)
     else:
         raise SystemExit(f"unknown measurement {kind!r}")
     Path(result_file).write_text(json.dumps(result, indent=1))
