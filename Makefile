@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: run test lint format data clean chromium bench
+.PHONY: run test lint format data clean chromium java bench
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -13,20 +13,37 @@ $(BIN)/.installed: requirements.txt
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $@
 
+# The Spark engine (requirements-spark.txt), for the query layer's tests on Spark local mode: only `make test`
+# installs it (its own stamp, so `make run` never pulls PySpark).
+$(BIN)/.installed-spark: $(BIN)/.installed requirements-spark.txt
+	$(BIN)/python -m pip install --quiet -r requirements-spark.txt
+	touch $@
+
 # The page (dashboard.py) behind its security headers: serve.py wraps it (README, "Running it for a team").
 run: $(BIN)/.installed
 	$(BIN)/streamlit run serve.py --server.port $(PORT)
 
-test: $(BIN)/.installed chromium
+test: $(BIN)/.installed-spark java chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest
+	TIMELINE_TEST_REQUIRE_SPARK=1 $(BIN)/python -m pytest
 
 # The browser tests drive Debian's Chromium with Playwright (a browser download does not work here).
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+
+# Spark needs Java 17 or later: Debian's OpenJDK is installed when no java is found (like chromium above).
+java:
+	@command -v java >/dev/null 2>&1 || { \
+		echo "No java found: Spark (the query layer's tests) needs Java 17 or later; installing openjdk-17-jre-headless"; \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq openjdk-17-jre-headless; }
+	@major=$$(java -version 2>&1 | sed -nE '1s/.*version "(1\.)?([0-9]+).*/\2/p'); \
+	[ "$${major:-0}" -ge 17 ] || { \
+		echo "Spark needs Java 17 or later; found: $$(java -version 2>&1 | head -n 1)." \
+			"On Debian: apt-get install -y openjdk-17-jre-headless" >&2; exit 1; }
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -27,11 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-import numpy as np
+import ibis
 import pandas as pd
 import plotly.graph_objects as go
-import pyarrow as pa
-import pyarrow.compute as pc
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from timeline import (
@@ -39,17 +37,19 @@ from timeline import (
     bundled,
     casualties,
     display,
+    engines,
+    exports,
     figure_parts,
     figures,
     import_job,
     mapping_form,
+    query,
     reaction_figures,
     reactions,
     richtext,
     store,
     toll_figures,
 )
-from timeline import frame as frames
 from timeline import schema as s
 from timeline import view as views
 from timeline.errors import TimelineError
@@ -64,6 +64,7 @@ TAB_LABELS = {
     "dataset": "Dataset",
 }
 TABLE_ROWS_SHOWN = 5_000
+MAX_TOLL_EVENTS = 50_000  # events reporting a toll read for the casualties view (the earliest, when more)
 # Who, what and where first; the bookkeeping columns last.
 TABLE_COLUMNS = (
     s.ACTOR,
@@ -85,6 +86,7 @@ TABLE_COLUMNS = (
     s.EVENT_ID,
 )
 FILTER_FIELDS = ("actors", "groups", "types", "start", "end", "query")  # what "Reset filters" clears
+_NO_FILTERS = {name: views.DEFAULTS[name] for name in FILTER_FIELDS}
 AXIS_LABELS = {"time": "Clock time", "relative": "Time since anchor", "log": "Time since anchor (log)"}
 TOLL_MODE_LABELS = {
     "reports": "Reports of one incident: the highest figure certainly public so far",
@@ -93,7 +95,6 @@ TOLL_MODE_LABELS = {
 IMPORT_POLL_S = 2.0  # how often a running import's progress is redrawn (each redraw costs the server ~0.1 s)
 QUICK_IMPORT_S = 1.5  # an import done within this shows at once, without a progress bar
 IMPORTS_KEPT = 3  # a session's latest imports kept: the one shown, the last usable one (for "Undo")
-STATED_TIME_COLUMN = "time_as_stated"  # the page's wording of each time, last in a CSV download
 MAX_LINKS_SHOWN = 8  # links of one description offered as buttons
 LABEL_CHARS = 120  # longest button label (cut before it is written as Markdown, never inside an escape)
 # "Copy link" in one click. The link is data, set as text (never as HTML). The clipboard API needs a secure
@@ -144,61 +145,46 @@ class _Anchor:
     origin: reactions.Anchor | None
 
 
-@st.cache_resource(max_entries=6, show_spinner="Loading the dataset…")
-def _frame(dataset_id: str, version: str) -> pd.DataFrame:
-    """The prepared events of one version, light columns only; shared by all sessions, never mutated."""
-    return frames.prepare(store.load(dataset_id, version, columns=frames.LIGHT_COLUMNS))
+def _engine() -> engines.Engine:
+    """The engine that computes every view (TIMELINE_ENGINE: DuckDB embedded unless the operator chose
+    Spark), one per server, shared with the download route."""
+    return engines.shared(os.environ)
 
 
-@st.cache_resource(max_entries=6, show_spinner="Loading the events' text…")
-def _details(dataset_id: str, version: str) -> pa.Table:
-    """The version's other columns (text, counts, places), loaded when events are shown one by one."""
-    return store.load(dataset_id, version, columns=frames.DETAIL_COLUMNS)
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _rollups(dataset_id: str, version: str) -> store.Rollups:
+    """What the store counted of a version once (its size, the values of its filter columns, its span)."""
+    return store.rollups(dataset_id, version)
+
+
+def _events(version: store.VersionInfo) -> ibis.Table:
+    """The version's events in the engine: an expression, nothing read yet."""
+    rollups = _rollups(version.dataset_id, version.version)
+    where = query.version(version.dataset_id, version.version, max_span_us=rollups.max_span_us)
+    return query.events(_engine(), where)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def _default_anchor(dataset_id: str, version: str, declared: str | None) -> str | None:
-    """The version's default anchor, found once (it scans every event)."""
-    return reactions.default_anchor(_frame(dataset_id, version), declared)
-
-
-@st.cache_resource(max_entries=6, show_spinner="Indexing the text for search…")
-def _search_text(dataset_id: str, version: str) -> pa.ChunkedArray:
-    """The version's search index, built on the first search (most views never search)."""
-    actor = pa.array(_frame(dataset_id, version)[s.ACTOR])
-    return frames.search_text(_details(dataset_id, version).append_column(s.ACTOR, pa.chunked_array([actor])))
-
-
-@st.cache_resource(max_entries=64, show_spinner=False)
-def _counts(dataset_id: str, version: str, column: str) -> pd.Series:
-    """Events per value of a column over the whole version (the filter options), counted once."""
-    return frames.counts(_frame(dataset_id, version), column)
+    """The version's default anchor, found once."""
+    return query.default_anchor(_events(store.version_info(dataset_id, version)), declared)
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
 def _event_rows(dataset_id: str, version: str, event_id: str | None) -> pd.DataFrame:
-    """One event's row with every column (empty without an id, or when this version lacks it), found once:
-    it scans every event id."""
-    frame = _frame(dataset_id, version)
-    found = np.zeros(len(frame), dtype=bool)
-    if event_id is not None:
-        found[np.flatnonzero((frame[s.EVENT_ID] == event_id).to_numpy())[:1]] = True
-    if not found.any():
-        return views.rows(frame, found, [*frame.columns, *frames.DETAIL_COLUMNS], _details_schema())
-    return views.rows(frame, found, details=_details(dataset_id, version))
-
-
-def _details_schema() -> pa.Table:
-    """No rows of the detail columns: what an empty event row is joined with, without reading a file."""
-    return s.empty_table().select(list(frames.DETAIL_COLUMNS))
+    """One event's row with every column (empty without an id, or when this version lacks it)."""
+    return query.event(_events(store.version_info(dataset_id, version)), event_id)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def _default_toll_mode(dataset_id: str, version: str) -> str:
     """How the casualties view opens for a version: decided from all its reports, so filters never flip it."""
-    frame, text = _frame(dataset_id, version), _details(dataset_id, version)
-    reported = pc.or_(pc.is_valid(text[s.FATALITIES]), pc.is_valid(text[s.INJURED])).to_numpy()
-    return casualties.default_mode(casualties.toll_reports(views.rows(frame, reported, details=text)))
+    return query.default_toll_mode(_events(store.version_info(dataset_id, version)))
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _has_event(dataset_id: str, version: str, event_id: str) -> bool:
+    return query.has_event(_events(store.version_info(dataset_id, version)), event_id)
 
 
 def _read_upload(data: bytes, options: ImportOptions, digest: str) -> ImportJob:
@@ -372,27 +358,32 @@ def _choose_dataset(datasets: list[store.DatasetInfo]) -> store.VersionInfo:
     return next(v for v in dataset.versions if v.version == _view().version)
 
 
-def _reconcile(frame: pd.DataFrame) -> None:
+def _reconcile(version: store.VersionInfo) -> None:
     """Drop from the view what this dataset version lacks (actors, types, anchor…), once per version."""
     view = _view()
     opened = (view.dataset, view.version)
     if opened in st.session_state.reconciled:
         return
     st.session_state.reconciled.add(opened)
-    checked, notices = views.reconcile(view, frame)
+    counts = _rollups(version.dataset_id, version.version).counts
+    present = views.Present(
+        values={column: frozenset(values.index) for column, values in counts.items()},
+        has_event=functools.partial(_has_event, version.dataset_id, version.version),
+    )
+    checked, notices = views.reconcile(view, present)
     st.session_state.notices.extend(notices)
     _set_view(checked)
 
 
 def _reset_filters() -> None:
     view = _view()
-    _set_view(dataclasses.replace(view, **{name: views.DEFAULTS[name] for name in FILTER_FIELDS}))
+    _set_view(dataclasses.replace(view, **_NO_FILTERS))
     st.session_state.notes = {}
     st.session_state.drafts = {}
 
 
 def _labelled_counts(version: store.VersionInfo, column: str) -> tuple[list[str], dict[str, str]]:
-    counts = _counts(version.dataset_id, version.version, column)
+    counts = _rollups(version.dataset_id, version.version).counts[column]
     return list(counts.index), {name: f"{name} ({n:,})" for name, n in counts.items()}
 
 
@@ -517,8 +508,10 @@ def _heading(text: object) -> None:
 
 
 def _timeline_tab(
-    shown: pd.DataFrame, current: views.View, anchor: _Anchor, version: store.VersionInfo
+    shown: ibis.Table, count: int, current: views.View, anchor: _Anchor, version: store.VersionInfo
 ) -> None:
+    """shown: the events the filters keep, in the engine (count of them): single events come back when few,
+    else the engine counts them per lane and time bin."""
     left, right = st.columns(2)
     left.radio(
         "Lanes",
@@ -541,7 +534,8 @@ def _timeline_tab(
     window = views.window(current)
     windowed = window != (None, None)
     fig = figures.timeline_figure(
-        frame=shown,
+        events=shown,
+        count=count,
         tz=current.tz,
         lane="actor" if current.lanes == "actor" else "actor_group",
         anchor_id=origin.event_id if origin is not None else None,
@@ -613,9 +607,9 @@ def _anchor_caption(anchor: _Anchor, tz: str) -> None:
 
 
 def _reactions_tab(
-    shown: pd.DataFrame, details: pa.Table, current: views.View, anchor: _Anchor, version: store.VersionInfo
+    shown: ibis.Table, current: views.View, anchor: _Anchor, version: store.VersionInfo
 ) -> None:
-    """shown: the kept rows of the light frame; the first reactions get their text from details."""
+    """shown: the events the filters keep, in the engine; only each lane's first reaction comes back."""
     origin = anchor.origin
     _anchor_caption(anchor, current.tz)
     if origin is None:
@@ -628,7 +622,7 @@ def _reactions_tab(
         format_func=reactions.GROUPING_NAMES.get,
         **_control("by"),
     )
-    types = sorted(_counts(version.dataset_id, version.version, s.EVENT_TYPE).index)
+    types = sorted(_rollups(version.dataset_id, version.version).counts[s.EVENT_TYPE].index)
     middle.multiselect(
         "Event types that count as a reaction",
         types,
@@ -642,9 +636,9 @@ def _reactions_tab(
         format_func={"log": "Logarithmic", "linear": "Linear"}.get,
         **_control("reaction_axis"),
     )
-    first = reactions.first_reactions(
-        shown, anchor=origin, by=current.by, types=current.reacts or None, details=details
-    )
+    types = current.reacts or None
+    candidates = query.reaction_rows(shown, origin, by=current.by, types=types)
+    first = reactions.first_reactions(candidates, anchor=origin, by=current.by, types=types)
     fig = reaction_figures.reactions_figure(
         reactions=first, tz=current.tz, log=current.reaction_axis == "log", anchor=origin
     )
@@ -662,7 +656,7 @@ def _reactions_tab(
             },
         )
         _event_details(version, current)
-    silent = reactions.silent_lanes(shown, first, by=current.by)
+    silent = reactions.silent_lanes(query.lane_values(shown, by=current.by), first, by=current.by)
     if silent:
         listed = ", ".join(silent[:30]) + (f" and {len(silent) - 30} more" if len(silent) > 30 else "")
         st.caption(_plain(f"No reaction after the anchor from {len(silent)}: {listed}."))
@@ -690,9 +684,11 @@ def _event_list(key: str, table: pd.DataFrame, column_config: dict) -> None:
 
 
 def _casualties_tab(
-    shown: pd.DataFrame, current: views.View, anchor: _Anchor, version: store.VersionInfo, default: str
+    shown: ibis.Table, current: views.View, anchor: _Anchor, version: store.VersionInfo
 ) -> None:
-    """shown: the kept rows that report a toll, with their text; default: the dataset's own toll mode."""
+    """shown: the events the filters keep, in the engine; those that report a toll come back (the earliest
+    MAX_TOLL_EVENTS of them)."""
+    default = _default_toll_mode(version.dataset_id, version.version)
     st.radio(
         "Show",
         views.TOLL_MODES,
@@ -702,11 +698,17 @@ def _casualties_tab(
         **_control("toll", to_widget=lambda mode: mode or default),
     )
     mode = current.toll or default
-    reports = casualties.with_disagreements(casualties.toll_reports(shown))
+    reporting, total = query.toll_frame(shown, limit=MAX_TOLL_EVENTS)
+    if total > len(reporting):
+        st.warning(
+            f"{total:,} events in view report casualties; this view reads the earliest {len(reporting):,} "
+            "of them, so what follows them is not drawn. Narrow the time window or the filters to see all."
+        )
+    reports = casualties.with_disagreements(casualties.toll_reports(reporting))
     fig = toll_figures.toll_figure(reports=reports, tz=current.tz, anchor=anchor.origin, mode=mode)
     _selectable_chart(fig, "toll_chart")
     if len(reports):
-        rows = shown.set_index(s.EVENT_ID).loc[reports[s.EVENT_ID]].reset_index()
+        rows = reporting.set_index(s.EVENT_ID).loc[reports[s.EVENT_ID]].reset_index()
         listing = pd.DataFrame(
             {
                 "time": display.stated_times(rows, current.tz).to_numpy(),
@@ -730,10 +732,11 @@ def _casualties_tab(
 
 
 def _table_tab(
-    shown: pd.DataFrame, details: Callable[[], pa.Table], current: views.View, version: store.VersionInfo
+    shown: ibis.Table, count: int, current: views.View, version: store.VersionInfo, link: str
 ) -> None:
-    """shown: the kept rows of the light frame; only the listed ones get their text (downloads: all)."""
-    listed = frames.with_details(frames.ordered(shown, TABLE_ROWS_SHOWN), details())
+    """shown: the events the filters keep, in the engine (count of them); the first TABLE_ROWS_SHOWN come
+    back to be listed, the downloads stream all of them from the server (link: the view's own link)."""
+    listed = query.frame(shown, limit=TABLE_ROWS_SHOWN)
     table = pd.DataFrame(
         {
             # The time as the source stated it leads; the sortable start of its interval follows.
@@ -743,10 +746,9 @@ def _table_tab(
         }
     )
     table[s.DESCRIPTION] = richtext.plain_texts(table[s.DESCRIPTION])  # TimelineJS descriptions are HTML
-    if len(shown) > TABLE_ROWS_SHOWN:
+    if count > TABLE_ROWS_SHOWN:
         st.caption(
-            f"The first {TABLE_ROWS_SHOWN:,} of {len(shown):,} events are listed; "
-            "the downloads hold all of them."
+            f"The first {TABLE_ROWS_SHOWN:,} of {count:,} events are listed; the downloads hold all of them."
         )
     st.session_state["events_table:ids"] = table[s.EVENT_ID].tolist()
     st.dataframe(
@@ -771,29 +773,9 @@ def _table_tab(
         },
     )
     _event_details(version, current)
-    stem = f"{version.dataset_id}-{version.version}-filtered"
     left, right = st.columns(2)
-    left.download_button(
-        "Download CSV",
-        lambda: store.csv_bytes(
-            _with_stated_time(frames.with_details(frames.ordered(shown), details()), current.tz)
-        ),
-        file_name=f"{stem}.csv",
-        mime="text/csv",
-    )
-    right.download_button(
-        "Download Parquet",
-        lambda: store.parquet_bytes(frames.to_table(frames.with_details(frames.ordered(shown), details()))),
-        file_name=f"{stem}.parquet",
-        mime="application/vnd.apache.parquet",
-    )
-
-
-def _with_stated_time(events: pd.DataFrame, tz: str) -> pa.Table:
-    """Events for a CSV download: the canonical columns, then each event's time worded as the page words it
-    (a reader of the file meets the stated day first too)."""
-    table = frames.to_table(events)
-    return table.append_column(STATED_TIME_COLUMN, pa.array(display.stated_times(events, tz), pa.string()))
+    for column, fmt, label in ((left, "csv", "Download CSV"), (right, "parquet", "Download Parquet")):
+        column.link_button(label, exports.download_link(link, fmt), width="stretch")
 
 
 def _dataset_tab(version: store.VersionInfo) -> None:
@@ -1071,8 +1053,8 @@ def main() -> None:
         slot = st.empty()
     st.session_state.painted = True
 
-    frame = _frame(version.dataset_id, version.version)
-    _reconcile(frame)
+    events = _events(version)
+    _reconcile(version)
     current = _filters(version)
     link = _sync_url(current)
 
@@ -1092,11 +1074,10 @@ def main() -> None:
             _import_panel(upload)
             st.divider()
 
-    search = _search_text(version.dataset_id, version.version) if current.query else None
-    kept = views.select(frame, current, search)
-    details = functools.partial(_details, version.dataset_id, version.version)  # loaded only when needed
-
-    shown_count = int(kept.sum())
+    rollups = _rollups(version.dataset_id, version.version)
+    shown = query.filtered(events, current, max_span_us=rollups.max_span_us)
+    unfiltered = current == dataclasses.replace(current, **_NO_FILTERS)
+    shown_count = rollups.rows if unfiltered else query.count(shown)
     anchor_id = current.anchor or _default_anchor(
         version.dataset_id, version.version, version.meta.get("anchor")
     )
@@ -1104,7 +1085,7 @@ def main() -> None:
     anchor = _Anchor(rows, reactions.anchor_of(rows, anchor_id))
     head, share = header.columns([5, 1])
     head.markdown(
-        f"**Showing {shown_count:,} of {len(frame):,} events** · "
+        f"**Showing {shown_count:,} of {rollups.rows:,} events** · "
         + _plain(f"times in {display.zone_label(current.tz)} · {views.describe(current)}")
     )
     with share:
@@ -1112,24 +1093,13 @@ def main() -> None:
 
     with slot.container():
         if name == "timeline":
-            # Counts per lane need few columns, and copying a million rows of text is what costs.
-            counted = shown_count > figures.MAX_EVENTS and current.axis != "log"
-            if counted:
-                _timeline_tab(views.rows(frame, kept, figures.AGGREGATED_COLUMNS), current, anchor, version)
-            else:
-                _timeline_tab(views.rows(frame, kept, details=details()), current, anchor, version)
+            _timeline_tab(shown, shown_count, current, anchor, version)
         elif name == "reactions":
-            _reactions_tab(views.rows(frame, kept), details(), current, anchor, version)
+            _reactions_tab(shown, current, anchor, version)
         elif name == "casualties":
-            # Only events that report a toll are read for it.
-            text = details()
-            reported = pc.or_(pc.is_valid(text[s.FATALITIES]), pc.is_valid(text[s.INJURED])).to_numpy()
-            default = _default_toll_mode(version.dataset_id, version.version)
-            _casualties_tab(
-                views.rows(frame, kept & reported, details=text), current, anchor, version, default
-            )
+            _casualties_tab(shown, current, anchor, version)
         elif name == "table":
-            _table_tab(views.rows(frame, kept), details, current, version)
+            _table_tab(shown, shown_count, current, version, link)
         else:
             _dataset_tab(version)
 

@@ -21,5 +21,7 @@ except (TimelineError, OSError) as error:
     sys.exit(f"event-timeline: cannot start: {error}")
 
 app = st.App(
-    Path(__file__).with_name("dashboard.py"), middleware=[Middleware(server.SecurityHeaders, headers=headers)]
+    Path(__file__).with_name("dashboard.py"),
+    routes=[server.download_route()],
+    middleware=[Middleware(server.SecurityHeaders, headers=headers)],
 )

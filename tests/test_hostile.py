@@ -28,7 +28,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests import page_uploads
-from timeline import bundled, cli, figures, frame, ingest, schema, store
+from timeline import bundled, cli, exports, figures, frame, ingest, schema, store
 from timeline.errors import BadInputError
 from timeline.ingest import ImportOptions, ImportResult, read_events
 
@@ -495,7 +495,7 @@ def test_cli_import_answers_in_one_line_or_saves_a_conserving_version(
         expected.rejected,
         expected.duplicates,
     )
-    assert store.load(report["dataset"], root=cli_store).equals(expected.events)
+    assert store.load(report["dataset"], root=cli_store).equals(store.in_stored_order(expected.events))
     assert store.load_rejects(report["dataset"], root=cli_store).num_rows == expected.rejected
     assert Path(report["rejects_file"]).resolve().is_relative_to(cli_store.resolve())
     assert store.load("earlier", root=cli_store).num_rows > 0
@@ -556,7 +556,7 @@ def test_cli_validate_of_an_all_rejected_file_reports_and_fails(cli_store: Path)
 def test_exported_csv_neutralises_formula_cells(name: str) -> None:
     """In the CSV export of an imported hostile file no text cell starts with =, +, -, @, tab or CR."""
     result = read_events((HOSTILE / name).read_bytes())
-    rows = list(csv.DictReader(io.StringIO(store.csv_bytes(result.events).decode("utf-8"), newline="")))
+    rows = list(csv.DictReader(io.StringIO(exports.csv_bytes(result.events).decode("utf-8"), newline="")))
     text_columns = [f.name for f in schema.ARROW_SCHEMA if f.type == pa.string()]
     for row in rows:
         for column in text_columns:
@@ -631,7 +631,7 @@ def test_page_upload_answers_with_one_error_or_a_preview(
     save.click().run()
     assert not at.exception and not at.error
     dataset_id = at.selectbox(key="w:dataset").value
-    assert store.load(dataset_id, root=page_store).equals(expected.events)
+    assert store.load(dataset_id, root=page_store).equals(store.in_stored_order(expected.events))
 
 
 @pytest.mark.parametrize("tab", ["timeline", "table", "reactions", "casualties", "dataset"])

@@ -241,7 +241,7 @@ def test_any_link_renders_with_notices_and_reads_only_the_store(
             assert any(f"Version {opened.version!r}" in w for w in warnings)
         version = opened.version if opened.version in versions else versions[0]
         events = frame.prepare(store.load(opened.dataset, version, root=store_dir))
-        _, missing = view.reconcile(opened, events)
+        _, missing = view.reconcile(opened, view.Present.of_frame(events))
         assert set(missing) <= warnings, (missing, warnings)
 
     assert _outside(paths, store_dir) == []

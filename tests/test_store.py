@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import builtins
-import csv
 import errno
 import fcntl
 import hashlib
@@ -176,7 +175,6 @@ CALLS = [
     ("load", lambda root, d, v: store.load(d, v, root=root)),
     ("load_rejects", lambda root, d, v: store.load_rejects(d, v, root=root)),
     ("version_info", lambda root, d, v: store.version_info(d, v, root=root)),
-    ("export", lambda root, d, v: store.export(d, v, "csv", root=root)),
     ("save", lambda root, d, v: store.save(EVENTS_A, NO_REJECTS, META, dataset_id=d, root=root)),
 ]
 
@@ -191,7 +189,7 @@ def test_bad_dataset_id_touches_nothing(tmp_path: Path, opened: list[Path], _, c
 
 
 @pytest.mark.parametrize("version", ["../../../etc/passwd", "..", "/etc", "0123456789AB", "latest"])
-@pytest.mark.parametrize(("_", "call"), CALLS[:4], ids=[name for name, _ in CALLS[:4]])
+@pytest.mark.parametrize(("_", "call"), CALLS[:3], ids=[name for name, _ in CALLS[:3]])
 def test_bad_version_id_touches_nothing(tmp_path: Path, opened: list[Path], _, call, version) -> None:
     """A bad version id is refused before any file or directory is opened."""
     with pytest.raises(InvalidDatasetId):
@@ -213,8 +211,6 @@ def test_symlinks_out_of_the_store_are_never_followed(tmp_path: Path, opened: li
         store.load("evil", root=root)
     with pytest.raises(DatasetNotFound):
         store.load("real", real.version, root=root)
-    with pytest.raises(DatasetNotFound):
-        store.export("evil", real.version, "parquet", root=root)
     with pytest.raises(UsageError):
         store.save(EVENTS_B, NO_REJECTS, META, dataset_id="evil", root=root)
     assert opened and not any(p.resolve().is_relative_to(outside.resolve()) for p in opened)
@@ -231,7 +227,12 @@ def test_round_trip(tmp_path: Path) -> None:
     assert loaded.equals(EVENTS_A)
     assert loaded.schema.equals(schema.ARROW_SCHEMA)
     assert info.path == tmp_path / "demo" / info.version
-    assert sorted(p.name for p in info.path.iterdir()) == ["events.parquet", "meta.json", "rejects.csv"]
+    assert sorted(p.name for p in info.path.iterdir()) == [
+        "events.parquet",
+        "meta.json",
+        "rejects.csv",
+        "rollups.parquet",
+    ]
     assert pq.ParquetFile(info.path / "events.parquet").metadata.row_group(0).column(0).compression == "LZ4"
     text = (info.path / "meta.json").read_text(encoding="utf-8")
     assert text == json.dumps(json.loads(text), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
@@ -714,99 +715,22 @@ def test_timeline_data_dir_is_respected(tmp_path: Path, monkeypatch: pytest.Monk
 # --- export --------------------------------------------------------------------------------------
 
 
-def _export_rows(data: bytes) -> list[dict]:
-    return list(csv.DictReader(io.StringIO(data.decode("utf-8"), newline="")))
+def _stored_file_of(events: pa.Table, root: Path) -> bytes:
+    """The events file of events saved alone in a store at root."""
+    info = store.save(events, NO_REJECTS, META, dataset_id="demo", root=root)
+    return (info.path / store.EVENTS_FILE).read_bytes()
 
 
-@pytest.mark.parametrize(
-    ("title", "expected"),
-    [
-        ("=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0"),
-        ("+1", "'+1"),
-        ("-2", "'-2"),
-        ("@x", "'@x"),
-        ("\tx", "'\tx"),
-        ("\rx", "'\rx"),
-        ("plain text", "plain text"),
-        ("a=b", "a=b"),
-        ("", ""),
-        ("'quoted", "'quoted"),
-    ],
-)
-def test_export_csv_neutralises_formulas(tmp_path: Path, title: str, expected: str) -> None:
-    """Text cells a spreadsheet would run as a formula get a leading quote; other text is unchanged."""
-    events = _events({"event_id": "e1", "title": title, "actor": title or "x"})
-    store.save(events, NO_REJECTS, META, dataset_id="demo", root=tmp_path)
-    [row] = _export_rows(store.export("demo", None, "csv", root=tmp_path))
-    assert row["title"] == expected
-    assert row["actor"] == (expected or "x")
-
-
-def test_export_csv_leaves_numbers_and_formats_times(tmp_path: Path) -> None:
-    """Numeric cells stay numbers (even negative) and times are ISO 8601 UTC."""
-    events = _events(
-        {
-            "event_id": "e1",
-            "latitude": -33.5,
-            "longitude": 37.4,
-            "fatalities": 145,
-            "utc_offset_minutes": -300,
-        },
-        {"event_id": "e2", "minutes": 90, "end": T0 + timedelta(hours=2)},
-    )
-    store.save(events, NO_REJECTS, META, dataset_id="demo", root=tmp_path)
-    data = store.export("demo", None, "csv", root=tmp_path)
-    rows = _export_rows(data)
-    assert list(rows[0]) == list(schema.COLUMN_NAMES)
-    assert (rows[0]["latitude"], rows[0]["fatalities"], rows[0]["utc_offset_minutes"]) == (
-        "-33.5",
-        "145",
-        "-300",
-    )
-    assert (rows[0]["timestamp"], rows[1]["timestamp"]) == ("2024-03-22T17:00:00Z", "2024-03-22T18:30:00Z")
-    assert (rows[0]["end"], rows[1]["end"]) == ("", "2024-03-22T19:00:00Z")
-    assert not data.startswith(b"\xef\xbb\xbf")
-
-
-def test_export_csv_keeps_sub_second_times(tmp_path: Path) -> None:
-    """Times with a fraction of a second are exported with microseconds."""
-    events = _events({"event_id": "e1"}).set_column(
-        1,
-        schema.ARROW_SCHEMA.field("timestamp"),
-        pa.array([T0 + timedelta(microseconds=250)], schema.UTC_MICROS),
-    )
-    store.save(events, NO_REJECTS, META, dataset_id="demo", root=tmp_path)
-    [row] = _export_rows(store.export("demo", None, "csv", root=tmp_path))
-    assert row["timestamp"] == "2024-03-22T17:00:00.000250Z"
-
-
-@pytest.mark.parametrize("fmt", ["parquet", "PARQUET"])
-def test_export_parquet_round_trips(tmp_path: Path, fmt: str) -> None:
-    """The Parquet export reads back equal to the stored events, also for an older version."""
-    old = store.save(EVENTS_A, NO_REJECTS, META, dataset_id="demo", root=tmp_path)
-    store.save(EVENTS_B, NO_REJECTS, META, dataset_id="demo", root=tmp_path)
-    data = store.export("demo", old.version, fmt, root=tmp_path)
-    assert pq.read_table(pa.BufferReader(data)).equals(EVENTS_A)
-
-
-@pytest.mark.parametrize("fmt", ["xlsx", "", "json", None])
-def test_export_unknown_format(tmp_path: Path, fmt) -> None:
-    """An unknown export format raises UsageError naming the allowed ones."""
-    store.save(EVENTS_A, NO_REJECTS, META, dataset_id="demo", root=tmp_path)
-    with pytest.raises(UsageError, match="allowed: csv, parquet"):
-        store.export("demo", None, fmt, root=tmp_path)
-
-
-def test_parquet_bytes_are_deterministic() -> None:
-    """The same table always serialises to the same Parquet bytes."""
-    assert store.parquet_bytes(EVENTS_A) == store.parquet_bytes(
-        pa.concat_tables([EVENTS_A.slice(0, 1), EVENTS_A.slice(1)])
+def test_the_same_events_make_the_same_version_file(tmp_path: Path) -> None:
+    """The same events always make the same events.parquet bytes, so the same version id."""
+    assert _stored_file_of(EVENTS_A, tmp_path / "one") == _stored_file_of(
+        pa.concat_tables([EVENTS_A.slice(0, 1), EVENTS_A.slice(1)]), tmp_path / "two"
     )
 
 
-def test_parquet_bytes_do_not_depend_on_chunks() -> None:
-    """A table of many pages and row groups gives the same bytes in one chunk per column as in chunks
-    cut anywhere."""
+def test_the_version_file_does_not_depend_on_chunks(tmp_path: Path) -> None:
+    """Events of many pages and row groups make the same events.parquet in one chunk per column as in
+    chunks cut anywhere."""
     n = 150_000
     rng = np.random.default_rng(0)
     rows = pa.table(
@@ -826,8 +750,9 @@ def test_parquet_bytes_do_not_depend_on_chunks() -> None:
     )  # fmt: skip
     cuts = [0, *sorted(rng.choice(np.arange(1, n), 40, replace=False).tolist()), n]
     chunked = pa.concat_tables([events.slice(a, b - a) for a, b in itertools.pairwise(cuts)])
-    assert store.parquet_bytes(events.combine_chunks()) == store.parquet_bytes(chunked)
-    assert pq.ParquetFile(pa.BufferReader(store.parquet_bytes(chunked))).num_row_groups == 3
+    stored = _stored_file_of(chunked, tmp_path / "chunked")
+    assert _stored_file_of(events.combine_chunks(), tmp_path / "whole") == stored
+    assert pq.ParquetFile(pa.BufferReader(stored)).num_row_groups == 3
 
 
 # --- lookalike names -----------------------------------------------------------------------------
@@ -965,7 +890,7 @@ def _three_versions(root: Path) -> list[store.VersionInfo]:
 
 def test_a_withdrawn_version_is_hidden_everywhere_and_kept_on_disk(tmp_path: Path) -> None:
     """Withdrawing the newest: the one before opens by default, lists leave it out, asking for it by id
-    (load, rejects, export) says who withdrew it, when and why; its files stay."""
+    (load, rejects; its file: tests/test_exports.py) says who withdrew it, when and why; its files stay."""
     first, second, poison = _three_versions(tmp_path)
     withdrawal = store.withdraw("demo", poison.version, reason="fake events", author=OPERATOR, root=tmp_path)
     assert store.version_info("demo", root=tmp_path) == second
@@ -977,7 +902,6 @@ def test_a_withdrawn_version_is_hidden_everywhere_and_kept_on_disk(tmp_path: Pat
         lambda: store.version_info("demo", poison.version, root=tmp_path),
         lambda: store.load("demo", poison.version, root=tmp_path),
         lambda: store.load_rejects("demo", poison.version, root=tmp_path),
-        lambda: store.export("demo", poison.version, "csv", root=tmp_path),
     ):
         with pytest.raises(store.VersionWithdrawn) as refused:
             call()

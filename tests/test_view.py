@@ -534,7 +534,7 @@ def test_search_treats_punctuation_literally(prepared: pd.DataFrame) -> None:
 def test_reconcile_keeps_a_view_that_fits(prepared: pd.DataFrame) -> None:
     """A view whose values all occur comes back unchanged, without notices."""
     fitting = View(actors=("Hamas",), groups=("Russia",), types=("claim",), anchor="2024-03-22-attack-begins")
-    assert view.reconcile(fitting, prepared) == (fitting, [])
+    assert view.reconcile(fitting, view.Present.of_frame(prepared)) == (fitting, [])
 
 
 @pytest.mark.parametrize(
@@ -566,7 +566,7 @@ def test_reconcile_drops_what_the_dataset_lacks(
     prepared: pd.DataFrame, given: View, expected: View, notices: list[str]
 ) -> None:
     """Actors, groups, types and an anchor not in the opened dataset are dropped, one notice per parameter."""
-    assert view.reconcile(given, prepared) == (expected, notices)
+    assert view.reconcile(given, view.Present.of_frame(prepared)) == (expected, notices)
 
 
 @pytest.mark.parametrize(
@@ -671,7 +671,7 @@ def test_a_zone_change_leaves_a_time_with_its_own_offset_as_typed() -> None:
 
 def test_reconcile_drops_an_open_event_the_dataset_lacks(prepared: pd.DataFrame) -> None:
     """A link's event= naming no event of the dataset is dropped with a notice."""
-    checked, notices = view.reconcile(View(event="no-such-event"), prepared)
+    checked, notices = view.reconcile(View(event="no-such-event"), view.Present.of_frame(prepared))
     assert checked.event is None
     assert notices == ["Ignored event='no-such-event': no event with that id in this dataset."]
 

@@ -10,11 +10,12 @@ import json
 import os
 import re
 import sys
+import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import NoReturn, TextIO
 
-from timeline import sniff, store
+from timeline import engines, exports, sniff, store
 from timeline.errors import BadInputError, TimelineError, UsageError
 from timeline.ingest import ImportOptions, ImportResult, read_events, read_file, version_meta
 
@@ -199,11 +200,25 @@ def _withdraw(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    data = store.export(args.dataset, args.version, args.format)
-    if args.output in (None, "-"):
-        sys.stdout.buffer.write(data)
-    else:
-        Path(args.output).write_bytes(data)
+    engine = engines.connect(engines.EngineSettings.read(os.environ))
+    try:
+        made = exports.version_download(args.dataset, args.version, args.format, engine)
+        if args.output in (None, "-"):
+            for chunk in made.chunks:
+                sys.stdout.buffer.write(chunk)
+            return EXIT_OK
+        # Written beside the target and renamed into place: a failed export leaves no half file behind.
+        target = Path(args.output)
+        with tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}.", delete=False) as out:
+            try:
+                for chunk in made.chunks:
+                    out.write(chunk)
+            except BaseException:
+                Path(out.name).unlink(missing_ok=True)
+                raise
+        os.replace(out.name, target)
+    finally:
+        engine.close()
     return EXIT_OK
 
 

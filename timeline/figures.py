@@ -7,15 +7,16 @@ import html
 import itertools
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from timeline import display, loading
+from timeline import display, loading, overview
 from timeline import figure_parts as parts
 from timeline import schema as s
 from timeline.dates import MINUTE, SECOND, validate_zone
@@ -49,7 +50,7 @@ _TYPE_CYCLE: tuple[str, ...] = (
     "#882255",
 )
 LANES: tuple[str, ...] = (s.ACTOR, s.ACTOR_GROUP)
-NO_GROUP = "(no group)"
+NO_GROUP = overview.NO_GROUP
 EMPTY_MESSAGE = "No events match the filters."
 
 MAX_EVENTS = 5000  # above this many events in view, counts per lane and time bin are drawn instead
@@ -57,8 +58,6 @@ DRILL_HINT = "Drag a box over cells (a small one for one cell) to show their eve
 LANE_LABEL_CHARS = 32  # a lane's label on the y axis is cut to about this long; its hover has it all
 # What a figure of counts reads: a caller with more than max_events rows need only copy these columns.
 AGGREGATED_COLUMNS: tuple[str, ...] = (s.EVENT_ID, s.ACTOR, s.ACTOR_GROUP, START_US, STOP_US)
-_MAX_BINS = 200
-_MAX_AGGREGATED_LANES = 1000
 MAX_FIGURE_BYTES = 1_900_000  # the product allows 2 MB per figure; what Streamlit sends is pio.to_json
 # (headline, actor and source) characters in hover text: in full, then shortened if the figure is too big.
 _HOVER_TEXT_CAPS = ((120, 80), (40, 30))
@@ -77,53 +76,14 @@ _LOG_TICKS = {
 }
 _STRIP_PX = 80
 _MARGIN_TOP, _MARGIN_BOTTOM = 40, 60
-_US_PER_SECOND = 1_000_000
-_US_PER_MINUTE = 60 * _US_PER_SECOND
+_US_PER_MINUTE = 60_000_000
 _US_PER_HOUR = 60 * _US_PER_MINUTE
-_US_PER_DAY = 24 * _US_PER_HOUR
-_MONDAY = -3 * _US_PER_DAY  # 1969-12-29, the Monday before the epoch: weeks start on Mondays
-_YEAR_ZERO_MONTHS = 1970 * 12  # months from year 0 to the epoch, so multi-year bins start at round years
 # Counts per cell: one light-to-dark blue, readable with any colour vision; a single event is never white.
 _COUNT_COLORS = [[0.0, "#9ECAE1"], [1.0, "#08306B"]]
 _STRIP_INSIDE = "#6B6B6B"
 _STRIP_SPREAD = "#BDBDBD"
 _INTERVAL_OPACITY = 0.55
 _PRECISE = (SECOND, MINUTE)
-
-
-@dataclass(frozen=True)
-class _Bin:
-    """A time bin: fixed microseconds from an origin, or a number of calendar months."""
-
-    name: str
-    size: int
-    label: str  # d3 time format naming the bin by its start
-    months: bool = False
-    origin: int = 0
-    multiple: bool = False  # several units, so its start alone does not name it
-
-    def hover(self, word: str) -> str:
-        """Hover text naming the bin at x; word says how x relates to it ("from", "around")."""
-        moment = f"%{{x|{self.label}}}"
-        return f"{self.name} {word} {moment}" if self.multiple else moment
-
-
-_CLOCK = "%d %b %Y %H:%M"
-_LADDER: tuple[_Bin, ...] = (
-    _Bin("second", _US_PER_SECOND, "%d %b %Y %H:%M:%S"),
-    _Bin("5-second period", 5 * _US_PER_SECOND, "%d %b %Y %H:%M:%S", multiple=True),
-    _Bin("15-second period", 15 * _US_PER_SECOND, "%d %b %Y %H:%M:%S", multiple=True),
-    _Bin("minute", _US_PER_MINUTE, _CLOCK),
-    _Bin("5-minute period", 5 * _US_PER_MINUTE, _CLOCK, multiple=True),
-    _Bin("15-minute period", 15 * _US_PER_MINUTE, _CLOCK, multiple=True),
-    _Bin("hour", _US_PER_HOUR, "%d %b %Y %H:00"),
-    _Bin("3-hour period", 3 * _US_PER_HOUR, _CLOCK, multiple=True),
-    _Bin("6-hour period", 6 * _US_PER_HOUR, _CLOCK, multiple=True),
-    _Bin("day", _US_PER_DAY, "%d %b %Y"),
-    _Bin("week", 7 * _US_PER_DAY, "%d %b %Y", origin=_MONDAY, multiple=True),
-    _Bin("month", 1, "%b %Y", months=True),
-    _Bin("year", 12, "%Y", months=True),
-)
 
 
 def type_colors(types: Iterable[str]) -> dict[str, str]:
@@ -138,12 +98,14 @@ def type_colors(types: Iterable[str]) -> dict[str, str]:
 def lane_order(frame: pd.DataFrame, *, lane: str = "actor") -> list[str]:
     """Lane names ordered by their first event (earliest first), ties by name."""
     _check_lane(lane)
-    return _lanes(frame, lane)[1]
+    return overview.frame_lanes(frame, lane)[1]
 
 
 def timeline_figure(
     *,
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | None = None,
+    events: ir.Table | None = None,
+    count: int | None = None,
     tz: str = "UTC",
     lane: str = "actor",
     anchor_id: str | None = None,
@@ -158,16 +120,21 @@ def timeline_figure(
 ) -> go.Figure:
     """Lanes of events coloured by type under a strip of counts; counts per lane when too many.
 
+    The events in view are given either as frame (a prepared frame) or as events, an engine's expression of
+    them (timeline.query.filtered; count: how many there are, when known): then single events come back
+    from the engine when there are at most max_events, else the engine counts them per lane and time bin
+    (timeline.overview), and only the counts come back. Both give the same figure.
+
     focus_us (UTC microseconds) is the window first shown, with buttons to switch to all events.
     window_us (UTC microseconds, [start, stop); a None bound is the data's edge) is the window the user typed:
     the x axis shows exactly it (layout.meta["window"] holds it), the count strip and the heatmap cut it alone
     into bins, and focus_us is ignored. An event reaching outside it is counted once, at the middle of its
-    part inside it, so the counts still add up to the events in frame.
+    part inside it, so the counts still add up to the events in view.
     relative_to_us (the anchor's start, UTC microseconds) turns the x axis into hours since it (T+),
     logarithmic with log=True, where events wholly before the anchor cannot be placed and are left out.
-    anchor_frame is where to find the anchor when the filters leave it out of frame (its line still shows).
-    With more than max_events events (after the log axis's cut) frame needs only AGGREGATED_COLUMNS; the
-    cells of counts are then selectable (see drill_down).
+    anchor_frame is where to find the anchor when the filters leave it out of the events (its line still
+    shows). With more than max_events events (after the log axis's cut) frame needs only AGGREGATED_COLUMNS;
+    the cells of counts are then selectable (see drill_down).
     """
     _check_lane(lane)
     validate_zone(tz)
@@ -177,88 +144,149 @@ def timeline_figure(
         raise ValueError(f"height_per_lane must be a positive integer; got {height_per_lane!r}")
     if log and relative_to_us is None:
         raise ValueError("log=True needs relative_to_us: a log axis measures time since an anchor")
+    if (frame is None) == (events is None):
+        raise ValueError("timeline_figure needs the events in view either as frame or as events, not both")
     _check_window(window_us)
-    _check_columns(frame, lane, aggregated=True)
-    before = 0
-    if log:
-        after = frame[STOP_US].to_numpy(dtype=np.int64) > relative_to_us
-        before = int((~after).sum())
-        frame = frame[after]
+    # Bins follow the zone's wall clock; elapsed time since an anchor is taken in UTC.
+    axis_tz = tz if relative_to_us is None else None
+    cut_us = relative_to_us if log else None
+    options = _Options(tz, lane, anchor_id, height_per_lane, title, focus_us, relative_to_us, log, window_us)
+    if events is not None:
+        counted = overview.EngineEvents(events, lane=lane, tz=axis_tz, count=count, after_us=cut_us)
+        if counted.count > max_events:
+            lookups = [] if anchor_frame is None else [anchor_frame]
+            return _aggregated(counted, counted.before, "in view", [*lookups, counted.event], options)
+        frame, before = counted.frame(), counted.before
+    else:
+        _check_columns(frame, lane, aggregated=True)
+        before = 0
+        if log:
+            after = frame[STOP_US].to_numpy(dtype=np.int64) > relative_to_us
+            before = int((~after).sum())
+            frame = frame[after]
     # Single events need their text; counts need only AGGREGATED_COLUMNS (callers may copy only those).
     _check_columns(frame, lane, aggregated=len(frame) > max_events)
     if len(frame) == 0:
         return _empty_figure(tz, title, window_us)
 
-    start = frame[START_US].to_numpy(dtype=np.int64)
-    stop = np.maximum(frame[STOP_US].to_numpy(dtype=np.int64), start)
-    window = _resolve_window(window_us, start, stop)
-    shown_lo, shown_hi = window or (int(start.min()), int(stop.max()))
-    if relative_to_us is None:
-        placed = _Placed(
-            local_start=display.local_micros(start, tz),
-            local_stop=display.local_micros(stop, tz),
-            x_title=_zone_title(tz, shown_lo, shown_hi),
-            tz=tz,
-        )
+    lane_rank, lane_names = overview.frame_lanes(frame, lane)
+    held = overview.FrameEvents(frame[START_US], frame[STOP_US], axis_tz, lane_rank, lane_names)
+    lookups = [frame] if anchor_frame is None else [anchor_frame, frame]
+    if len(frame) > max_events:
+        return _aggregated(held, before, "in view", lookups, options)
+    basis = _basis(held, before, lookups, options)
+    bins = held.binned(basis.bin, basis.extent, basis.within)
+    # Hover text is what makes single events heavy: shorten it, then aggregate, to stay under the budget.
+    names = [display.label_text(name) for name in lane_names]
+    labels = [display.label_text(label) for label in _lane_labels(lane_names)]
+    placed = basis.placed
+    for headline_chars, name_chars in _HOVER_TEXT_CAPS:
+        spec = _base_figure(_height(height_per_lane, len(names)), title, placed)
+        _add_count_strip(spec, bins, placed)
+        _add_events(spec, frame, held, lane, names, placed, (headline_chars, name_chars))
+        meta = {"mode": "events", **basis.common, "bin": bins.bin.name, "lanes": len(names)}
+        _finish(spec, names, labels, meta, basis.anchor, placed)
+        _frame_x_axis(spec, basis.window, focus_us, placed)
+        fig = spec.figure()
+        if _surely_small(spec, len(frame)) or len(pio.to_json(fig, validate=False)) <= MAX_FIGURE_BYTES:
+            return fig
+    return _aggregated(held, before, "carry too much text to send one by one", lookups, options)
+
+
+@dataclass(frozen=True)
+class _Options:
+    """What timeline_figure was asked to draw, besides the events."""
+
+    tz: str
+    lane: str
+    anchor_id: str | None
+    height_per_lane: int
+    title: str | None
+    focus_us: tuple[int, int] | None
+    relative_to_us: int | None
+    log: bool
+    window_us: tuple[int | None, int | None] | None
+
+
+@dataclass(frozen=True)
+class _Basis:
+    """What a figure of events is drawn on: where they lie, the axis, the window, the bins to start from."""
+
+    extent: overview.Extent
+    window: tuple[int, int] | None  # the typed window, UTC microseconds, both bounds resolved
+    within: tuple[int, int] | None  # the window on the axis
+    placed: _Placed
+    bin: overview.Bin
+    anchor: _AnchorPlace | None
+    common: dict  # the layout's meta common to both modes
+
+
+def _basis(
+    source: overview.FrameEvents | overview.EngineEvents,
+    before: int,
+    lookups: list[pd.DataFrame | Callable[[str], pd.DataFrame]],
+    options: _Options,
+) -> _Basis:
+    """The axis, window, first bins and anchor for the events of a source (in memory, or in an engine).
+    lookups: where to look for the anchor's row, in order (frames, or functions of its id)."""
+    extent = source.extent()
+    window = _resolve_window(options.window_us, extent.utc_start, extent.utc_stop)
+    shown_lo, shown_hi = window or (extent.utc_start, extent.utc_stop)
+    tz = options.tz
+    if options.relative_to_us is None:
+        placed = _Placed(x_title=_zone_title(tz, shown_lo, shown_hi), tz=tz)
     else:
-        # Elapsed time does not depend on the zone shown: relative positions are taken in UTC.
         note = f" ({before:,} events before the anchor cannot be shown on a log axis)" if before else ""
-        placed = _Placed(start, stop, f"hours since the anchor (T+){note}", relative_to_us, log)
+        placed = _Placed(f"hours since the anchor (T+){note}", options.relative_to_us, options.log, tz)
     if window is None:
         within = None
-        span = int(placed.local_stop.max() - placed.local_start.min())
+        span = extent.stop - extent.start
     else:
         lo, hi = placed.from_utc(np.array(window, dtype=np.int64)).tolist()
         within = (lo, hi)
         span = hi - lo
-    bins = _Binned(placed.local_start, placed.local_stop, _choose_bin(span), within)
-    lane_rank, lane_names = _lanes(frame, lane)
-    anchor = _anchor_place(anchor_id, [frame] if anchor_frame is None else [anchor_frame, frame], placed)
-    common = {"events": len(frame), "tz": tz, **({} if window is None else {"window": list(window)})}
-    if len(frame) <= max_events:
-        # Hover text is what makes single events heavy: shorten it, then aggregate, to stay under the budget.
-        names = [display.label_text(name) for name in lane_names]
-        labels = [display.label_text(label) for label in _lane_labels(lane_names)]
-        for headline_chars, name_chars in _HOVER_TEXT_CAPS:
-            spec = _base_figure(_height(height_per_lane, len(names)), title, placed)
-            _add_count_strip(spec, bins, placed)
-            _add_events(spec, frame, tz, lane, lane_rank, names, placed, (headline_chars, name_chars))
-            meta = {"mode": "events", **common, "bin": bins.bin.name, "lanes": len(names)}
-            _finish(spec, names, labels, meta, anchor, placed)
-            _frame_x_axis(spec, window, focus_us, placed)
-            fig = spec.figure()
-            if _surely_small(spec, len(frame)) or len(pio.to_json(fig, validate=False)) <= MAX_FIGURE_BYTES:
-                return fig
-        reason = "carry too much text to send one by one"
-    else:
-        reason = "in view"
+    anchor = None if placed.log else _anchor_place(options.anchor_id, lookups, placed)
+    common = {"events": extent.events, "tz": tz, **({} if window is None else {"window": list(window)})}
+    return _Basis(extent, window, within, placed, overview.choose_bin(span), anchor, common)
 
-    rest = len(lane_names) > _MAX_AGGREGATED_LANES
+
+def _aggregated(
+    source: overview.FrameEvents | overview.EngineEvents,
+    before: int,
+    reason: str,
+    lookups: list[pd.DataFrame | Callable[[str], pd.DataFrame]],
+    options: _Options,
+) -> go.Figure:
+    """Counts per lane and time bin, from a source in memory or in an engine."""
+    basis = _basis(source, before, lookups, options)
+    placed = basis.placed
+    lane_names, total = source.lanes()
+    rest = total > overview.MAX_LANES
     if rest:
-        hidden = len(lane_names) - (_MAX_AGGREGATED_LANES - 1)
-        lane_names = [*lane_names[: _MAX_AGGREGATED_LANES - 1], f"({hidden:,} more lanes)"]
-        lane_rank = np.minimum(lane_rank, _MAX_AGGREGATED_LANES - 1)
+        hidden = total - (overview.MAX_LANES - 1)
+        lane_names = [*lane_names[: overview.MAX_LANES - 1], f"({hidden:,} more lanes)"]
     names = [display.label_text(name) for name in lane_names]
     labels = [display.label_text(label) for label in _lane_labels(lane_names)]
-    bins, counts = _fitting_bins(bins, placed, within, lane_rank, names)
-    message = f"{len(frame):,} events {reason}: counts per lane and {bins.bin.name}. {DRILL_HINT}"
-    spec = _base_figure(_height(height_per_lane, len(names)), title, placed, message)
+    bins = _fitting_bins(source, basis, names)
+    events = basis.extent.events
+    message = f"{events:,} events {reason}: counts per lane and {bins.bin.name}. {DRILL_HINT}"
+    spec = _base_figure(_height(options.height_per_lane, len(names)), options.title, placed, message)
     # A dragged box selects cells (to show their events) rather than stretching them; zoom is in the mode bar.
     spec.layout["dragmode"] = "select"
     _add_count_strip(spec, bins, placed)
-    _add_heatmap(spec, bins, counts, names, placed)
+    _add_heatmap(spec, bins, names, placed)
     # Where the cells lie, for drill_down: heatmaps emit no selected points, so a dragged box is read by
     # where it lies. Bins are cut in the zone's wall clock: their edges go back to UTC one by one (a bin
     # holding a clock change is an hour shorter or longer), and a typed window's edges are its own instants.
     utc_edges = placed.to_utc(bins.edges)
-    if window is not None:
-        utc_edges[[0, -1]] = window
+    if basis.window is not None:
+        utc_edges[[0, -1]] = basis.window
     # Bin edges as a box's x gives them: wall-clock microseconds on a clock axis, hours when relative.
     x_edges = bins.edges if placed.origin is None else placed.position(bins.edges)
     grid = {"x_edges": x_edges.tolist(), "utc_edges": utc_edges.tolist(), "rest": rest}
-    meta = {"mode": "aggregated", **common, "bin": bins.bin.name, "lanes": len(names), "cells": grid}
-    _finish(spec, names, labels, meta, anchor, placed)
-    _frame_x_axis(spec, window, focus_us, placed)
+    meta = {"mode": "aggregated", **basis.common, "bin": bins.bin.name, "lanes": len(names), "cells": grid}
+    _finish(spec, names, labels, meta, basis.anchor, placed)
+    _frame_x_axis(spec, basis.window, options.focus_us, placed)
     return spec.figure()
 
 
@@ -351,13 +379,14 @@ def _check_window(window_us: tuple[int | None, int | None] | None) -> None:
 
 
 def _resolve_window(
-    window_us: tuple[int | None, int | None] | None, start: np.ndarray, stop: np.ndarray
+    window_us: tuple[int | None, int | None] | None, earliest_us: int, latest_us: int
 ) -> tuple[int, int] | None:
-    """The window typed, a missing bound taken from the data; None when nothing was typed."""
+    """The window typed, a missing bound taken from the data (its earliest start, latest stop); None when
+    nothing was typed."""
     if window_us is None or all(bound is None for bound in window_us):
         return None
-    lo = int(start.min()) if window_us[0] is None else int(window_us[0])
-    hi = int(stop.max()) if window_us[1] is None else int(window_us[1])
+    lo = earliest_us if window_us[0] is None else int(window_us[0])
+    hi = latest_us if window_us[1] is None else int(window_us[1])
     if lo >= hi:
         raise ValueError(f"window_us {window_us!r} holds none of the events: they all lie beyond its bound")
     return lo, hi
@@ -414,8 +443,6 @@ class _Placed:
     UTC microseconds, drawn as hours since the origin, on a log axis when log is set.
     """
 
-    local_start: np.ndarray
-    local_stop: np.ndarray
     x_title: str
     origin: int | None = None
     log: bool = False
@@ -453,7 +480,7 @@ class _Placed:
         ends = self.position(self.from_utc(np.array(utc_us, dtype=np.int64)))
         return np.log10(ends).tolist() if self.log else ends.tolist()
 
-    def bin_hover(self, chosen: _Bin, word: str) -> str:
+    def bin_hover(self, chosen: overview.Bin, word: str) -> str:
         """Hover text naming the bin at x: its date, or its hours since the origin."""
         return chosen.hover(word) if self.origin is None else f"{chosen.name} {word} T+%{{x:,.1f}} h"
 
@@ -542,122 +569,18 @@ def _check_columns(frame: pd.DataFrame, lane: str, *, aggregated: bool) -> None:
         )
 
 
-def _lanes(frame: pd.DataFrame, lane: str) -> tuple[np.ndarray, list[str]]:
-    """Each event's lane position (0 = top) and the lane names in that order."""
-    values = frame[lane]
-    if not isinstance(values.dtype, pd.CategoricalDtype):
-        values = values.astype("category")
-    codes = values.cat.codes.to_numpy().astype(np.int64)
-    names = [str(name) for name in values.cat.categories]
-    if (codes < 0).any():
-        if NO_GROUP not in names:
-            names.append(NO_GROUP)
-        codes = np.where(codes < 0, names.index(NO_GROUP), codes)
-    unused = np.iinfo(np.int64).max
-    first = np.full(len(names), unused, dtype=np.int64)
-    np.minimum.at(first, codes, frame[START_US].to_numpy(dtype=np.int64))
-    order = sorted(np.flatnonzero(first != unused).tolist(), key=lambda c: (first[c], names[c]))
-    rank = np.zeros(len(names), dtype=np.int64)
-    rank[order] = np.arange(len(order))
-    return rank[codes], [names[c] for c in order]
-
-
-def _choose_bin(span_us: int) -> _Bin:
-    """The finest bin that cuts the span into at most _MAX_BINS pieces."""
-    for candidate in _LADDER:
-        width = candidate.size * 30.436875 * _US_PER_DAY if candidate.months else candidate.size
-        if span_us / width <= _MAX_BINS:
-            return candidate
-    return _years_bin(span_us / (365.2425 * _US_PER_DAY) / _MAX_BINS)
-
-
-def _years_bin(years: float) -> _Bin:
-    """A bin of the first round number of years (1, 2, 5, 10, ...) at least `years` long."""
-    step = next(k * 10**e for e in range(5) for k in (1, 2, 5) if k * 10**e >= years)
-    return _Bin(f"{step}-year period", 12 * step, "%Y", months=True, multiple=True)
-
-
-def _coarser(chosen: _Bin) -> _Bin | None:
-    """The next longer bin; None past 50,000 years."""
-    if chosen in _LADDER[:-1]:
-        return _LADDER[_LADDER.index(chosen) + 1]
-    years = chosen.size // 12
-    return None if years >= 50_000 else _years_bin(years + 1)
-
-
-class _Binned:
-    """Events placed in bins of the shown zone's wall-clock time, by the middle of their interval.
-
-    With a window (within: [lo, hi) in the axis's microseconds) only the window is binned: the first and last
-    bins are cut at its edges, and an event reaching outside it is counted at the middle of its part inside.
-    """
-
-    def __init__(
-        self,
-        local_start: np.ndarray,
-        local_stop: np.ndarray,
-        chosen: _Bin,
-        within: tuple[int, int] | None = None,
-    ) -> None:
-        self.bin = chosen
-        self.windowed = within is not None
-        first_bin = self._index(local_start)
-        last_bin = self._index(np.maximum(local_stop - 1, local_start))
-        # An event whose interval crosses a bin edge is counted at its middle, and shown as uncertain.
-        self.spread = first_bin != last_bin
-        if within is None:
-            self.offset = int(first_bin.min())
-            self.count = int(last_bin.max()) - self.offset + 1
-            middle = local_start + (local_stop - local_start) // 2
-        else:
-            lo, hi = within
-            self.offset = int(self._index(np.array([lo]))[0])
-            self.count = int(self._index(np.array([hi - 1]))[0]) - self.offset + 1
-            inside_start, inside_stop = np.maximum(local_start, lo), np.minimum(local_stop, hi)
-            # Clipped again for an event that misses the window (the page never passes one): an edge bin.
-            middle = np.clip(inside_start + (inside_stop - inside_start) // 2, lo, hi - 1)
-        self.of_event = self._index(middle) - self.offset
-        bounds = np.arange(self.offset, self.offset + self.count + 1, dtype=np.int64)
-        if chosen.months:
-            months = bounds * chosen.size - _YEAR_ZERO_MONTHS
-            self.edges = months.astype("M8[M]").astype("M8[us]").astype(np.int64)
-        else:
-            self.edges = chosen.origin + bounds * chosen.size
-        if within is not None:
-            self.edges[[0, -1]] = within
-
-    def _index(self, local_us: np.ndarray) -> np.ndarray:
-        if self.bin.months:
-            months = local_us.astype("M8[us]").astype("M8[M]").astype(np.int64) + _YEAR_ZERO_MONTHS
-            return np.floor_divide(months, self.bin.size)
-        return np.floor_divide(local_us - self.bin.origin, self.bin.size)
-
-    def counts(self, where: np.ndarray | None = None) -> np.ndarray:
-        chosen = self.of_event if where is None else self.of_event[where]
-        return np.bincount(chosen, minlength=self.count)
-
-    def cell_counts(self, lane_rank: np.ndarray, lanes: int) -> np.ndarray:
-        """Events per lane (rows) and bin (columns), with one bincount."""
-        cells = lane_rank * self.count + self.of_event
-        return np.bincount(cells, minlength=lanes * self.count).reshape(lanes, self.count)
-
-
 def _fitting_bins(
-    bins: _Binned,
-    placed: _Placed,
-    within: tuple[int, int] | None,
-    lane_rank: np.ndarray,
-    names: list[str],
-) -> tuple[_Binned, np.ndarray]:
-    """The finest bins, from those chosen for the span on, whose figure of counts fits MAX_FIGURE_BYTES, and
+    source: overview.FrameEvents | overview.EngineEvents, basis: _Basis, names: list[str]
+) -> overview.Binned:
+    """The finest bins, from those chosen for the span on, whose figure of counts fits MAX_FIGURE_BYTES, with
     their counts per lane and bin. Many lanes with long names get fewer, longer bins."""
     name_bytes = sum(len(json.dumps(name)) for name in names)
+    chosen: overview.Bin | None = basis.bin
     while True:
-        counts = bins.cell_counts(lane_rank, len(names))
-        coarser = _coarser(bins.bin)
-        if coarser is None or _aggregated_bytes(counts, name_bytes) <= MAX_FIGURE_BYTES:
-            return bins, counts
-        bins = _Binned(placed.local_start, placed.local_stop, coarser, within)
+        bins = source.binned(chosen, basis.extent, basis.within, len(names))
+        chosen = overview.coarser(bins.bin)
+        if chosen is None or _aggregated_bytes(bins.cells, name_bytes) <= MAX_FIGURE_BYTES:
+            return bins
 
 
 def _aggregated_bytes(counts: np.ndarray, name_bytes: int) -> int:
@@ -670,7 +593,7 @@ def _aggregated_bytes(counts: np.ndarray, name_bytes: int) -> int:
 
 def _zone_title(tz: str, lo_us: int, hi_us: int) -> str:
     """The x-axis title: the zone and every offset it has in the span shown."""
-    samples = np.linspace(lo_us, hi_us, num=_MAX_BINS).astype(np.int64)
+    samples = np.linspace(lo_us, hi_us, num=overview.MAX_BINS).astype(np.int64)
     offsets = np.unique((display.local_micros(samples, tz) - samples) // _US_PER_MINUTE)
     if len(offsets) == 1:
         return "Time in " + display.zone_label(tz, pd.Timestamp(lo_us, unit="us", tz="UTC"))
@@ -787,10 +710,9 @@ def _empty_figure(tz: str, title: str | None, window_us: tuple[int | None, int |
     return _Spec(layout).figure()
 
 
-def _add_count_strip(spec: _Spec, bins: _Binned, placed: _Placed) -> None:
+def _add_count_strip(spec: _Spec, bins: overview.Binned, placed: _Placed) -> None:
     """Bars of events per bin; events whose interval crosses a bin edge are stacked on top, hatched."""
-    inside = bins.counts(~bins.spread)
-    spread = bins.counts(bins.spread)
+    inside, spread = bins.inside, bins.spread
     top = max(int((inside + spread).max()), 1)
     step = next(k * 10**e for e in range(12) for k in (1, 2, 5) if k * 10**e * 3 >= top)
     spec.layout["yaxis"].update(tick0=0, dtick=step, tickformat=",d")  # whole events, about 3 ticks
@@ -832,9 +754,10 @@ def _add_count_strip(spec: _Spec, bins: _Binned, placed: _Placed) -> None:
         )
 
 
-def _add_heatmap(spec: _Spec, bins: _Binned, counts: np.ndarray, names: list[str], placed: _Placed) -> None:
+def _add_heatmap(spec: _Spec, bins: overview.Binned, names: list[str], placed: _Placed) -> None:
     """Counts per lane (rows) and bin on a logarithmic colour scale, so a cell of 2 events does not look like
     one of 1; empty cells stay blank. The hover gives the true count."""
+    counts = bins.cells
     top = int(counts.max())
     filled = counts > 0
     z = np.full(counts.shape, np.nan, dtype=np.float32)
@@ -871,7 +794,7 @@ def _add_heatmap(spec: _Spec, bins: _Binned, counts: np.ndarray, names: list[str
     spec.layout["showlegend"] = False
 
 
-def _cell_hover(placed: _Placed, chosen: _Bin, count: str) -> str:
+def _cell_hover(placed: _Placed, chosen: overview.Bin, count: str) -> str:
     """A cell's hover: its lane's full name, its bin (Plotly gives a cell's middle as its x), its count."""
     return f"%{{y}}<br>{placed.bin_hover(chosen, 'around')}<br>%{{{count}:,}} events<extra></extra>"
 
@@ -879,9 +802,8 @@ def _cell_hover(placed: _Placed, chosen: _Bin, count: str) -> str:
 def _add_events(
     spec: _Spec,
     frame: pd.DataFrame,
-    tz: str,
+    held: overview.FrameEvents,
     lane: str,
-    lane_rank: np.ndarray,
     names: list[str],
     placed: _Placed,
     caps: tuple[int, int],
@@ -905,15 +827,15 @@ def _add_events(
     customdata = np.column_stack(
         [
             frame[s.EVENT_ID].astype(object).to_numpy(),
-            display.hover_texts(display.stated_times(frame, tz)),
+            display.hover_texts(display.stated_times(frame, placed.tz)),
             display.hover_texts(who, name_chars),
             display.hover_texts(parts.headlines(frame), headline_chars),
             display.hover_texts(source.fillna("not stated"), name_chars),
         ]
     )
-    lanes = np.array(names, dtype=object)[lane_rank]
-    starts = placed.position(placed.local_start)
-    durations = placed.length(placed.local_start, placed.local_stop)
+    lanes = np.array(names, dtype=object)[held.lane_rank]
+    starts = placed.position(held.local_start)
+    durations = placed.length(held.local_start, held.local_stop)
     types = frame[s.EVENT_TYPE].astype(object).fillna(s.UNKNOWN_EVENT_TYPE).astype(str).to_numpy()
     dtype = frame[s.EVENT_TYPE].dtype
     # Colours come from every type of the dataset (categories survive filtering), so they do not shift.
@@ -982,10 +904,15 @@ class _AnchorPlace:
     stop: int
 
 
-def _anchor_place(anchor_id: str | None, frames: list[pd.DataFrame], placed: _Placed) -> _AnchorPlace | None:
+def _anchor_place(
+    anchor_id: str | None, lookups: list[pd.DataFrame | Callable[[str], pd.DataFrame]], placed: _Placed
+) -> _AnchorPlace | None:
+    """The anchor's place, from the first of lookups holding its row (a frame, or a function giving the
+    frame of an id's rows: asked only when the frames before it lack the row)."""
     if anchor_id is None:
         return None
-    for frame in frames:
+    for lookup in lookups:
+        frame = lookup(anchor_id) if callable(lookup) else lookup
         where = np.flatnonzero((frame[s.EVENT_ID] == anchor_id).to_numpy())
         if len(where):
             row = frame.iloc[where[0]]

@@ -1,7 +1,8 @@
 """The events of one dataset version as a DataFrame with the derived columns every view needs.
 
-The frame keeps the stored order (the importer does not sort: sorting a million rows of text costs more
-than the rest of an import); what is shown in order (the table, exports) is ordered with `ordered`.
+The frame keeps the stored order: by timestamp, then event_id (store.STORED_ORDER; the importer keeps
+the file's order and the store sorts each version as it saves it); what is shown in order (the table) is
+ordered with `ordered`.
 The search text is an index built on demand (`search_text`), not a column: most views never search.
 A frame may hold only LIGHT_COLUMNS, what filters, lanes and counts read; `with_details` adds the
 other columns to the rows that are shown one by one, so a million rows of text need not be loaded.

@@ -1,4 +1,5 @@
-"""What the page server adds around Streamlit: security headers on every response, and a seeded store.
+"""What the page server adds around Streamlit: security headers on every response, a seeded store, and the
+route that streams a view's events as a file.
 
 The launcher (serve.py at the top of the repository) wraps dashboard.py in Streamlit's ASGI app with
 `SecurityHeaders`; this module holds the policy and the pieces, free of Streamlit, so they are tested alone.
@@ -16,8 +17,13 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from timeline import bundled, store
-from timeline.errors import UsageError
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from timeline import bundled, engines, exports, store
+from timeline.errors import TimelineError, UsageError
 
 CSP_ENV = "TIMELINE_CSP"
 REFERRER_POLICY_ENV = "TIMELINE_REFERRER_POLICY"
@@ -206,3 +212,26 @@ def seed_store(root: Path | None = None) -> store.VersionInfo | None:
     if store.list_datasets(root=base):
         return None
     return bundled.build(base)
+
+
+def download_route() -> Route:
+    """GET /download/events.csv (or .parquet) with a page link's parameters: the events that view shows,
+    streamed a batch at a time (exports.view_download), whatever their number."""
+    return Route(f"/{exports.DOWNLOAD_PATH}/{{name}}", _download, methods=["GET"])
+
+
+async def _download(request: Request) -> Response:
+    stem, _, fmt = request.path_params["name"].rpartition(".")
+    params = {key: request.query_params.getlist(key) for key in request.query_params}
+    try:
+        if stem != "events":
+            raise UsageError(
+                f"no file named {request.path_params['name']!r} here", hint="events.csv or events.parquet"
+            )
+        made = await run_in_threadpool(exports.view_download, params, fmt, engines.shared(os.environ))
+    except TimelineError as problem:
+        return PlainTextResponse(f"This download cannot be made: {problem}", status_code=404)
+    disposition = f'attachment; filename="{made.file_name}"'  # a slug and a hex id: nothing to escape
+    return StreamingResponse(
+        made.chunks, media_type=made.media_type, headers={"Content-Disposition": disposition}
+    )

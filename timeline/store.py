@@ -1,4 +1,18 @@
-"""The dataset store: immutable, content-addressed versions of events on disk, written atomically."""
+"""The dataset store: immutable, content-addressed versions of events on disk, written atomically.
+
+A version is a directory `<root>/<dataset_id>/<version>/` holding, written together in one rename:
+- events.parquet: the events, laid out for engines (DuckDB, Spark) that read it directly
+  (`events_path`): sorted by timestamp, then event_id (STORED_ORDER), in row groups of a fixed number of
+  rows with min/max statistics, so a time window skips the groups outside it;
+- rejects.csv: the input rows not imported, and why;
+- meta.json: what was imported, from where, by whom (its content, with the events and rejects, gives
+  the version id);
+- rollups.parquet: what the version holds, counted once (`rollups`): its size, how many events hold
+  each value of the filter columns, and its time span.
+Versions written before the layout existed stay as they were (immutable, and links pin them): their
+events are in import order without statistics, and have no rollups.parquet (`rollups` counts them from
+the events); one written under an older schema lacks later columns (`events_schema_is_current`).
+"""
 
 from __future__ import annotations
 
@@ -14,18 +28,21 @@ import re
 import shutil
 import unicodedata
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal, get_args
 
+import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
+from timeline import frame as frames
 from timeline import schema
 from timeline.errors import DatasetNotFound, InvalidDatasetId, TimelineError, UsageError
 
@@ -41,9 +58,33 @@ REJECTS_FILE = "rejects.csv"
 # Beside a dataset's versions: one JSON line per withdrawn version; lines are only ever added.
 WITHDRAWALS_FILE = "withdrawn.jsonl"
 VERSION_FILES: tuple[str, ...] = (EVENTS_FILE, META_FILE, REJECTS_FILE)
-EXPORT_FORMATS: tuple[str, ...] = ("csv", "parquet")
+# Written into every version since the store counts them at import; versions written before have none.
+ROLLUPS_FILE = "rollups.parquet"
+# The order of the events in a version: by time, so each row group holds one stretch of time and an engine
+# skips the groups a window misses; event_id (unique) breaks ties, so the same events give the same bytes,
+# and the same version, whatever order they were imported in.
+STORED_ORDER: tuple[tuple[str, str], ...] = ((schema.TIMESTAMP, "ascending"), (schema.EVENT_ID, "ascending"))
+# The columns whose values rollups count: those the page filters and draws lanes by.
+ROLLUP_COLUMNS: tuple[str, ...] = (
+    schema.ACTOR,
+    schema.ACTOR_GROUP,
+    schema.ACTOR_TYPE,
+    schema.EVENT_TYPE,
+    schema.TIME_PRECISION,
+)
 
 REJECTS_SCHEMA = pa.schema([("line", pa.int64()), ("reason", pa.string()), ("record", pa.string())])
+# rollups.parquet: one row per column and value (value null: the events without one), and the whole
+# version's figures (Rollups.rows and the times) as JSON in the file's metadata under _ROLLUPS_TOTALS.
+_ROLLUPS_SCHEMA = pa.schema(
+    [
+        pa.field("column", pa.string(), nullable=False),
+        pa.field("value", pa.string()),
+        pa.field("count", pa.int64(), nullable=False),
+    ]
+)
+_ROLLUPS_TOTALS = b"timeline.rollups"
+_ROLLUP_TIMES = ("min_start_us", "max_stop_us", "max_span_us")
 
 # Fields save() owns; the importer's meta cannot set them.
 _BOOKKEEPING = ("dataset_id", "version", "created", "rows", "parent_version", "appended", "saved_by")
@@ -89,12 +130,14 @@ _DICTIONARY_COLUMNS = (
     schema.LOCATION,
     schema.SOURCE_NAME,
 )
+# Free text: no engine filters it by range, and its min/max would fill the file's footer, so it has no
+# statistics (every other column has: time above all, which a window is pruned by).
+_UNSUMMARISED_COLUMNS = (schema.TITLE, schema.DESCRIPTION, schema.SOURCE_URL, schema.EXTRA)
 _ROWS_PER_PAGE = 20_000
-# Row groups are read in parallel, and one is all that must be read for a single row's text.
+# Row groups are read in parallel, and one is all that must be read for a single row's text; a window
+# of time prunes whole groups, so smaller groups read less around its edges.
 _ROWS_PER_GROUP = 65_536
 _UNLIMITED_BYTES = 1 << 40
-# Cells a spreadsheet would read as a formula (OWASP "CSV injection").
-_FORMULA_START = r"^([=+\-@\t\r])"
 
 
 class StoreError(TimelineError):
@@ -200,6 +243,26 @@ class DatasetInfo:
         return self.versions[0]
 
 
+@dataclass(frozen=True)
+class Rollups:
+    """What a whole version holds, counted once at import: what the overview and the sidebar show
+    without an engine scanning the events.
+
+    counts: per ROLLUP_COLUMNS, how many events hold each value, most frequent first, then by value
+    (as timeline.frame.counts gives them); null_counts: per ROLLUP_COLUMNS, how many hold none.
+    Times are UTC microseconds, as timeline.frame.prepare computes each event's interval (start_us,
+    stop_us): the earliest start, the latest stop, and the longest stop - start, by which a window's
+    lower edge bounds the timestamps it can meet (timestamp >= lo - max_span_us). None without events.
+    """
+
+    rows: int
+    counts: dict[str, pd.Series]
+    null_counts: dict[str, int]
+    min_start_us: int | None
+    max_stop_us: int | None
+    max_span_us: int | None
+
+
 def store_root() -> Path:
     """The store directory: $TIMELINE_DATA_DIR if set, else the project's data/ directory."""
     configured = os.environ.get(ENV_VAR, "").strip()
@@ -277,6 +340,18 @@ def write_refusal(dataset_id: str, author: Author | None) -> str | None:
     )
 
 
+@dataclass(frozen=True)
+class _VersionFiles:
+    """What a version's events are stored as: the events Parquet, in STORED_ORDER, and their rollups."""
+
+    events: memoryview
+    rollups: bytes
+
+    @classmethod
+    def of(cls, events: pa.Table) -> _VersionFiles:
+        return cls(_events_parquet(events), _rollups_parquet(events))
+
+
 def save(
     events: pa.Table,
     rejects: pa.Table,
@@ -290,9 +365,9 @@ def save(
 ) -> VersionInfo:
     """Store events, rejects and meta as a new version of dataset_id (or return the identical newest one).
 
-    The events are stored in the order given. With append=True they are merged with the newest
-    version's, de-duplicated by event_id (a stored row wins over a new one with the same id) and
-    sorted by timestamp, then event_id; the new version keeps the dataset-level fields of the newest
+    The events are stored in STORED_ORDER, with their rollups (see the module's docstring). With
+    append=True they are merged with the newest version's, de-duplicated by event_id (a stored row wins
+    over a new one with the same id); the new version keeps the dataset-level fields of the newest
     version's meta (every field but IMPORT_FIELDS: name, anchor...). source is the file the events were
     read from: meta records its SHA-256 as source_sha256 (hashed on a second core while the Parquet is
     encoded). author is recorded as saved_by; a protected dataset refuses any author but the command
@@ -310,17 +385,19 @@ def save(
     _meta_json(meta)  # refuse meta JSON cannot hold before touching the disk
     base = _root(root)
     with _writing(base), ThreadPoolExecutor(max_workers=1) as pool:
-        # Encoding Parquet keeps one core busy: the ids are checked and the source hashed on the other
-        # meanwhile. (An append encodes the merged events, once it has them.)
+        # Sorting and encoding the events keeps one core busy: the ids are checked, the source hashed and
+        # the rollups counted on the other meanwhile. (An append lays out the merged events, once it has
+        # them.)
         repeated = pool.submit(_repeated_event_ids, events)
         source_sha256 = None if source is None else pool.submit(lambda: hashlib.sha256(source).hexdigest())
-        parquet = None if append else _parquet(events)
+        counted = None if append else pool.submit(_rollups_parquet, events)
+        files = None if append else _VersionFiles(_events_parquet(events), counted.result())
         examples = repeated.result()
         if source_sha256 is not None:
             meta = {**meta, "source_sha256": source_sha256.result()}
     _refuse([f"event_id is not unique: {', '.join(map(repr, examples))}"] if examples else [])
     with _writing(base):
-        return _save_locked(base, dataset_id, events, rejects, meta, parquet, append, author)
+        return _save_locked(base, dataset_id, events, rejects, meta, files, author)
 
 
 def _save_locked(
@@ -329,11 +406,10 @@ def _save_locked(
     events: pa.Table,
     rejects: pa.Table,
     meta: dict,
-    parquet: memoryview | None,
-    append: bool,
+    files: _VersionFiles | None,
     author: Author | None,
 ) -> VersionInfo:
-    """save(), from taking the dataset's lock on."""
+    """save(), from taking the dataset's lock on; files None: an append (laid out once merged)."""
     dataset_dir = _dataset_dir_for_writing(base, dataset_id)
     with _locked(dataset_dir):
         _remove_leftovers_locked(dataset_dir)
@@ -342,14 +418,15 @@ def _save_locked(
         newest = versions[0] if versions else None
         own_meta = {key: value for key, value in meta.items() if key not in _BOOKKEEPING}
         own_meta["dataset_id"] = dataset_id
-        if append and newest is not None:
+        if files is None and newest is not None:
             events, appended = _merge(_read_events(base, newest), events)
             own_meta.update(_dataset_fields(newest.meta))
             own_meta["parent_version"] = newest.version
             own_meta["appended"] = appended
         own_meta["rows"] = events.num_rows
-        if parquet is None:
-            parquet = _parquet(events)
+        if files is None:
+            files = _VersionFiles.of(events)
+        parquet = files.events
         rejects_csv = _rejects_bytes(rejects)
         version = _content_id(parquet, rejects_csv, own_meta)
         existing = {info.version for info in everything}
@@ -366,7 +443,7 @@ def _save_locked(
         stored_meta = {**own_meta, "version": version, "created": created}
         if author is not None:
             stored_meta["saved_by"] = asdict(author)
-        target = _write_version(dataset_dir, version, parquet, rejects_csv, stored_meta)
+        target = _write_version(dataset_dir, version, files, rejects_csv, stored_meta)
         info = _version_info_at(base, dataset_id, target.name)
         if info is None:
             raise StoreError(f"dataset {dataset_id!r} version {version} was written but cannot be read back")
@@ -385,6 +462,52 @@ def load(
     base = _root(root)
     info = version_info(dataset_id, version, root=base)
     return _read_events(base, info, columns)
+
+
+def events_path(dataset_id: str, version: str | None = None, *, root: Path | None = None) -> Path:
+    """The events.parquet of a version (newest when version is None), for an engine to read directly.
+
+    Checked as load checks: an id that is not a slug, a file outside the store, a missing or withdrawn
+    version raise the errors load raises. Its columns are schema.ARROW_SCHEMA's, unless the version was
+    written under an older schema: see events_schema_is_current.
+    """
+    base = _root(root)
+    return _checked_file(base, version_info(dataset_id, version, root=base), EVENTS_FILE).absolute()
+
+
+def events_schema_is_current(
+    dataset_id: str, version: str | None = None, *, root: Path | None = None
+) -> bool:
+    """Whether a version's events.parquet has exactly schema.ARROW_SCHEMA (names, types, order, which
+    columns are required). False for a version written under an older schema (a column added since is
+    missing): an engine must not read its file as it is, but what load gives (the missing nullable
+    columns empty). Reads the file's footer only."""
+    base = _root(root)
+    info = version_info(dataset_id, version, root=base)
+    path = _checked_file(base, info, EVENTS_FILE)
+    with _reading_events(info, path):
+        return pq.read_schema(path).equals(schema.ARROW_SCHEMA)
+
+
+def rollups(dataset_id: str, version: str | None = None, *, root: Path | None = None) -> Rollups:
+    """What a version (newest when version is None) holds, counted once: read from its rollups.parquet.
+
+    A version written before rollups were has none: its events are counted (only the columns needed, a
+    row group at a time, so memory stays bounded however big it is) and nothing is written into it
+    (versions are immutable). Errors as load's.
+    """
+    base = _root(root)
+    info = version_info(dataset_id, version, root=base)
+    path = _checked_file(base, info, ROLLUPS_FILE)
+    if not path.exists():
+        return _count_rollups(_read_event_pieces(base, info, frames.LIGHT_COLUMNS))
+    try:
+        return _read_rollups(pq.read_table(path))
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise StoreError(
+            f"the rollups of dataset {dataset_id!r} version {info.version} cannot be read: {exc}",
+            file=str(path),
+        ) from exc
 
 
 def load_rejects(dataset_id: str, version: str | None = None, *, root: Path | None = None) -> pa.Table:
@@ -523,54 +646,38 @@ def _has_leftovers(dataset_dir: Path) -> bool:
         return False
 
 
-def export(dataset_id: str, version: str | None, fmt: str, *, root: Path | None = None) -> bytes:
-    """A version's events as CSV (spreadsheet-safe, UTC ISO 8601 times) or Parquet bytes."""
-    kind = fmt.strip().lower() if isinstance(fmt, str) else fmt
-    if kind not in EXPORT_FORMATS:
-        raise UsageError(
-            f"unknown export format {fmt!r}; allowed: {', '.join(EXPORT_FORMATS)}",
-            hint="use --format csv or --format parquet",
-        )
-    base = _root(root)
-    info = version_info(dataset_id, version, root=base)
-    if kind == "parquet":
-        return _checked_file(base, info, EVENTS_FILE).read_bytes()
-    return csv_bytes(_read_events(base, info))
+def in_stored_order(events: pa.Table) -> pa.Table:
+    """Events in the order a version stores them (STORED_ORDER): by timestamp, then event_id."""
+    order = pc.sort_indices(events, sort_keys=list(STORED_ORDER))
+    if pc.all(pc.equal(order, pa.array(np.arange(len(order), dtype=np.uint64)))).as_py() is not False:
+        return events  # already in order (sorting sorted events is cheap, moving every row is not)
+    return events.take(order)
 
 
-def csv_bytes(events: pa.Table) -> bytes:
-    """Events as UTF-8 CSV with a header: times as ISO 8601 UTC, formula-like text cells quoted with '."""
-    columns = []
-    for column in events.columns:
-        if pa.types.is_timestamp(column.type):
-            column = _iso_timestamps(column)
-        elif pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-            column = pc.replace_substring_regex(column, pattern=_FORMULA_START, replacement=r"'\1")
-        columns.append(column)
-    sink = pa.BufferOutputStream()
-    pcsv.write_csv(pa.table(columns, names=events.column_names), sink)
-    return sink.getvalue().to_pybytes()
+def _events_parquet(events: pa.Table) -> memoryview:
+    """A version's events.parquet: the events in STORED_ORDER, which its row groups declare (an engine
+    may rely on it)."""
+    order = pq.SortingColumn.from_ordering(schema.ARROW_SCHEMA, list(STORED_ORDER))
+    return _parquet(in_stored_order(events), sorting_columns=order)
 
 
-def parquet_bytes(events: pa.Table) -> bytes:
-    """Events as Parquet; the same table always gives the same bytes, however its columns are chunked.
+def _parquet(events: pa.Table, sorting_columns: Sequence[pq.SortingColumn] | None = None) -> memoryview:
+    """Events as Parquet, in the order given, in the buffer Arrow wrote it to (not copied: a million events
+    are 46 MB); the same table always gives the same bytes, however its columns are chunked.
 
-    LZ4 and no statistics: the fastest to write and to read back (the page reads every version it
-    opens). Pages end after a fixed number of rows, never at a size, and the dictionary-encoded columns
-    never fall back to plain: Arrow checks sizes where a chunk ends, so either would make the bytes (and
-    so the version id) depend on how an import happened to chunk its columns.
+    LZ4: the fastest to write and to read back. Row groups of a fixed number of rows, with min/max
+    statistics of every column but free text, so an engine skips the groups a filter excludes. Pages
+    end after a fixed number of rows, never at a size, and the dictionary-encoded columns never fall
+    back to plain: Arrow checks sizes where a chunk ends, so either would make the bytes (and so the
+    version id) depend on how an import happened to chunk its columns.
     """
-    return _parquet(events).tobytes()
-
-
-def _parquet(events: pa.Table) -> memoryview:
-    """parquet_bytes, in the buffer Arrow wrote it to (not copied: a million events are 46 MB)."""
     sink = pa.BufferOutputStream()
     pq.write_table(
         events,
         sink,
+        sorting_columns=sorting_columns,
         compression="lz4_raw",
-        write_statistics=False,
+        write_statistics=[name for name in events.column_names if name not in _UNSUMMARISED_COLUMNS],
         use_dictionary=[name for name in _DICTIONARY_COLUMNS if name in events.column_names],
         max_rows_per_page=_ROWS_PER_PAGE,
         row_group_size=_ROWS_PER_GROUP,
@@ -731,14 +838,106 @@ def _same_content(
 
 
 def _merge(stored: pa.Table, new: pa.Table) -> tuple[pa.Table, int]:
-    """Stored events plus the new ones whose event_id is not stored yet, sorted; and how many were added."""
+    """Stored events plus the new ones whose event_id is not stored yet; and how many were added."""
     fresh = new.filter(
         pc.invert(pc.is_in(new.column(schema.EVENT_ID), value_set=stored.column(schema.EVENT_ID)))
     )
-    merged = pa.concat_tables([stored, fresh]).sort_by(
-        [(schema.TIMESTAMP, "ascending"), (schema.EVENT_ID, "ascending")]
+    return pa.concat_tables([stored, fresh]), fresh.num_rows
+
+
+def _rollups_parquet(events: pa.Table) -> bytes:
+    """A version's rollups.parquet: its events counted (see _ROLLUPS_SCHEMA)."""
+    light = events.select(list(frames.LIGHT_COLUMNS))
+    pieces = (light.slice(offset, _ROWS_PER_GROUP) for offset in range(0, light.num_rows, _ROWS_PER_GROUP))
+    counted = _count_rollups(pieces)
+    columns, values, counts = [], [], []
+    for name in ROLLUP_COLUMNS:
+        tally = counted.counts[name]
+        nulls = [None] if counted.null_counts[name] else []
+        columns += [name] * (len(tally) + len(nulls))
+        values += tally.index.tolist() + nulls
+        counts += tally.tolist() + [counted.null_counts[name]] * len(nulls)
+    totals = {"rows": counted.rows, **{name: getattr(counted, name) for name in _ROLLUP_TIMES}}
+    table = pa.table(
+        [columns, values, counts], schema=_ROLLUPS_SCHEMA.with_metadata({_ROLLUPS_TOTALS: json.dumps(totals)})
     )
-    return merged, fresh.num_rows
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="lz4_raw")
+    return sink.getvalue().to_pybytes()
+
+
+def _count_rollups(pieces: Iterable[pa.Table]) -> Rollups:
+    """The Rollups of events given in pieces (each with frames.LIGHT_COLUMNS): each is counted and
+    dropped before the next, so only one piece and the tallies are held at once."""
+    rows = 0
+    tallies: dict[str, list[pa.Table]] = {name: [] for name in ROLLUP_COLUMNS}
+    starts, stops, spans = [], [], []
+    for piece in pieces:
+        if not piece.num_rows:
+            continue
+        rows += piece.num_rows
+        for name in ROLLUP_COLUMNS:
+            counted = pc.value_counts(piece[name])  # an empty value is counted as a value of its own
+            tallies[name].append(
+                pa.table({"value": counted.field("values"), "count": counted.field("counts")})
+            )
+        prepared = frames.prepare(piece)
+        start, stop = prepared[frames.START_US].to_numpy(), prepared[frames.STOP_US].to_numpy()
+        starts.append(int(start.min()))
+        stops.append(int(stop.max()))
+        spans.append(int((stop - start).max()))
+    counts, null_counts = {}, {}
+    for name in ROLLUP_COLUMNS:
+        summed = (
+            pa.concat_tables(tallies[name]).group_by("value").aggregate([("count", "sum")])
+            if tallies[name]
+            else pa.table({"value": pa.array([], pa.string()), "count_sum": pa.array([], pa.int64())})
+        )
+        counts[name], null_counts[name] = _tally(name, summed["value"], summed["count_sum"])
+    return Rollups(
+        rows,
+        counts,
+        null_counts,
+        min(starts, default=None),
+        max(stops, default=None),
+        max(spans, default=None),
+    )
+
+
+def _read_rollups(table: pa.Table) -> Rollups:
+    """The Rollups a rollups.parquet holds (ValueError when it does not hold what the store writes)."""
+    if not table.schema.equals(_ROLLUPS_SCHEMA):
+        found = ", ".join(f"{field.name} ({field.type})" for field in table.schema)
+        raise ValueError(f"it has the columns {found}; expected column, value, count")
+    recorded = (table.schema.metadata or {}).get(_ROLLUPS_TOTALS)
+    if recorded is None:
+        raise ValueError("it does not record the version's size and times")
+    totals = json.loads(recorded)
+    figures = [totals.get(name) for name in ("rows", *_ROLLUP_TIMES)] if isinstance(totals, dict) else [None]
+    if not isinstance(figures[0], int) or not all(
+        value is None or isinstance(value, int) for value in figures
+    ):
+        raise ValueError(f"its size and times are not whole numbers: {recorded.decode(errors='replace')}")
+    counts, null_counts = {}, {}
+    for name in ROLLUP_COLUMNS:
+        mine = table.filter(pc.equal(table["column"], name))
+        counts[name], null_counts[name] = _tally(name, mine["value"], mine["count"])
+    return Rollups(figures[0], counts, null_counts, *figures[1:])
+
+
+def _tally(column: str, values: pa.ChunkedArray, counts: pa.ChunkedArray) -> tuple[pd.Series, int]:
+    """Counts per value as timeline.frame.counts gives them (most frequent first, then by value, no
+    empty value, no zero), and the count of the empty value (0 when it has none)."""
+    table = pa.table({"value": values, "count": counts})
+    empty = pc.sum(table.filter(pc.is_null(table["value"]))["count"]).as_py() or 0
+    table = table.filter(pc.and_(pc.is_valid(table["value"]), pc.greater(table["count"], 0)))
+    table = table.sort_by([("count", "descending"), ("value", "ascending")])
+    series = pd.Series(
+        table["count"].to_numpy().astype(np.int64),
+        index=pd.Index(table["value"].to_pylist(), name=column, dtype="str"),
+        name="count",
+    )
+    return series, int(empty)
 
 
 def _parse_created(created: str) -> datetime:
@@ -894,7 +1093,7 @@ def _fsync_dir(path: Path) -> None:
 
 
 def _write_version(
-    dataset_dir: Path, version: str, parquet: memoryview, rejects_csv: bytes, meta: dict
+    dataset_dir: Path, version: str, files: _VersionFiles, rejects_csv: bytes, meta: dict
 ) -> Path:
     """Write the files into a temporary directory, then rename it into place in one step."""
     meta_json = _meta_json(meta)
@@ -902,7 +1101,8 @@ def _write_version(
     target = dataset_dir / version
     tmp.mkdir()
     try:
-        _write_file(tmp / EVENTS_FILE, parquet)
+        _write_file(tmp / EVENTS_FILE, files.events)
+        _write_file(tmp / ROLLUPS_FILE, files.rollups)
         _write_file(tmp / REJECTS_FILE, rejects_csv)
         _write_file(tmp / META_FILE, meta_json)
         _fsync_dir(tmp)
@@ -971,21 +1171,45 @@ def _checked_file(base: Path, info: VersionInfo, name: str) -> Path:
 
 def _read_events(base: Path, info: VersionInfo, columns: Sequence[str] | None = None) -> pa.Table:
     path = _checked_file(base, info, EVENTS_FILE)
-    wanted = pa.schema([field for field in schema.ARROW_SCHEMA if columns is None or field.name in columns])
-    try:
+    wanted = _wanted_schema(columns)
+    with _reading_events(info, path):
         if columns is None:
             table = pq.read_table(path)
         else:
             stored = set(pq.read_schema(path).names)
             table = pq.read_table(path, columns=[name for name in wanted.names if name in stored])
+    return table if table.schema.equals(wanted) else _upgrade(table, info, wanted)
+
+
+def _read_event_pieces(base: Path, info: VersionInfo, columns: Sequence[str]) -> Iterator[pa.Table]:
+    """The given canonical columns of a version's events, _ROWS_PER_GROUP rows at a time: what is held
+    at once stays bounded, however many events the version has."""
+    path = _checked_file(base, info, EVENTS_FILE)
+    wanted = _wanted_schema(columns)
+    with _reading_events(info, path):
+        events = pq.ParquetFile(path)
+        stored = set(events.schema_arrow.names)
+        present = [name for name in wanted.names if name in stored]
+        for batch in events.iter_batches(batch_size=_ROWS_PER_GROUP, columns=present):
+            piece = pa.Table.from_batches([batch])
+            yield piece if piece.schema.equals(wanted) else _upgrade(piece, info, wanted)
+
+
+def _wanted_schema(columns: Sequence[str] | None) -> pa.Schema:
+    """The canonical schema of the given columns (all when None), in schema order."""
+    return pa.schema([field for field in schema.ARROW_SCHEMA if columns is None or field.name in columns])
+
+
+@contextlib.contextmanager
+def _reading_events(info: VersionInfo, path: Path) -> Iterator[None]:
+    """Turn a failure to read a version's events into a StoreError naming the version and the file."""
+    try:
+        yield
     except (pa.ArrowException, OSError) as exc:
         raise StoreError(
             f"the events of dataset {info.dataset_id!r} version {info.version} cannot be read: {exc}",
             file=str(path),
         ) from exc
-    if table.schema.equals(wanted):
-        return table
-    return _upgrade(table, info, wanted)
 
 
 def _upgrade(table: pa.Table, info: VersionInfo, wanted: pa.Schema) -> pa.Table:
@@ -1006,14 +1230,3 @@ def _upgrade(table: pa.Table, info: VersionInfo, wanted: pa.Schema) -> pa.Table:
         raise StoreError(
             f"dataset {info.dataset_id!r} version {info.version} has an unreadable schema: {exc}"
         ) from exc
-
-
-def _iso_timestamps(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    """ISO 8601 UTC text: whole seconds when every value is whole, else with microseconds."""
-    utc = column.cast(pa.timestamp(column.type.unit, tz="UTC"))
-    micros = pc.cast(utc.cast(pa.timestamp("us", tz="UTC")), pa.int64())
-    whole = pc.all(pc.equal(pc.subtract(micros, pc.multiply(pc.divide(micros, 1_000_000), 1_000_000)), 0))
-    if whole.as_py() is not False:
-        return pc.strftime(utc.cast(pa.timestamp("s", tz="UTC")), format="%Y-%m-%dT%H:%M:%SZ")
-    # %S of a microsecond timestamp carries the fraction: 17:00:00.250000
-    return pc.strftime(utc.cast(pa.timestamp("us", tz="UTC")), format="%Y-%m-%dT%H:%M:%SZ")

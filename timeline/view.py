@@ -8,7 +8,7 @@ import functools
 import os
 import re
 import zoneinfo
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -217,7 +217,26 @@ def edited(view: View, field: str, value: object) -> Edit:
     return Edit(candidate, tuple(notices), accepted=True)
 
 
-def reconcile(view: View, frame: pd.DataFrame) -> tuple[View, list[str]]:
+@dataclass(frozen=True)
+class Present:
+    """What a dataset version holds, as `reconcile` asks it: the values of the filter columns, and whether
+    an event id exists."""
+
+    values: Mapping[str, Collection[str]]  # column -> its values in the version
+    has_event: Callable[[str], bool]
+
+    @classmethod
+    def of_frame(cls, frame: pd.DataFrame) -> Present:
+        """What a prepared frame holds."""
+        columns = (*FILTER_COLUMNS.values(), schema.EVENT_TYPE)
+        ids = frame[schema.EVENT_ID]
+        return cls(
+            values={column: frozenset(counts(frame, column).index) for column in columns},
+            has_event=lambda event_id: bool((ids == event_id).any()),
+        )
+
+
+def reconcile(view: View, present: Present) -> tuple[View, list[str]]:
     """The view without the actors, groups, types, anchor and open event the opened dataset does not have."""
     notices = []
     changes: dict[str, object] = {}
@@ -225,20 +244,20 @@ def reconcile(view: View, frame: pd.DataFrame) -> tuple[View, list[str]]:
         selected = getattr(view, field)
         if not selected:
             continue
-        present = set(counts(frame, column).index)
-        missing = [value for value in selected if value not in present]
+        known = present.values[column]
+        missing = [value for value in selected if value not in known]
         if missing:
-            changes[field] = tuple(value for value in selected if value in present)
+            changes[field] = tuple(value for value in selected if value in known)
             notices.append(f"Ignored {_listed(KEYS[field], missing)}: not in this dataset.")
     if view.reacts:
-        present = set(counts(frame, schema.EVENT_TYPE).index)
-        missing = [value for value in view.reacts if value not in present]
+        known = present.values[schema.EVENT_TYPE]
+        missing = [value for value in view.reacts if value not in known]
         if missing:
-            changes["reacts"] = tuple(value for value in view.reacts if value in present)
+            changes["reacts"] = tuple(value for value in view.reacts if value in known)
             notices.append(f"Ignored {_listed(KEYS['reacts'], missing)}: not an event type in this dataset.")
     for field in ("anchor", "event"):
         wanted = getattr(view, field)
-        if wanted is not None and not (frame[schema.EVENT_ID] == wanted).any():
+        if wanted is not None and not present.has_event(wanted):
             changes[field] = None
             notices.append(f"Ignored {KEYS[field]}={_shown(wanted)}: no event with that id in this dataset.")
     return (dataclasses.replace(view, **changes) if changes else view), notices

@@ -342,7 +342,9 @@ def test_link_parameters_are_echoed_as_stated(visit: Callable[[dict], Visit], wa
     }
     opened = visit({"dataset": DATASET, **payloads})
     read, notices = views.from_query({k: v if isinstance(v, list) else [v] for k, v in payloads.items()})
-    _, dropped = views.reconcile(dataclasses.replace(read, dataset=DATASET), _stored_frame())
+    _, dropped = views.reconcile(
+        dataclasses.replace(read, dataset=DATASET), views.Present.of_frame(_stored_frame())
+    )
     assert len(notices) + len(dropped) >= 12, (notices, dropped)
     _assert_shown_as_stated(
         opened, wait_ready, *notices, *dropped, views.describe(views.View(actors=(ACTOR,)))
