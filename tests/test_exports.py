@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -151,14 +152,16 @@ def test_view_download_ignores_what_the_version_lacks(engine: engines.Engine) ->
 
 
 def _get(path: str) -> httpx.Response:
-    """A GET of the download route, served as the page server serves it (an ASGI app)."""
+    """A GET of the download route, served as the page server serves it (an ASGI app). On a thread of its
+    own: the browser tests' Playwright keeps an event loop running in this one."""
 
     async def fetch() -> httpx.Response:
         transport = httpx.ASGITransport(app=Starlette(routes=[server.download_route()]))
         async with httpx.AsyncClient(transport=transport, base_url="http://server") as client:
             return await client.get(path)
 
-    return anyio.run(fetch)
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(anyio.run, fetch).result()
 
 
 def test_the_download_route_streams_the_file_and_refuses_plainly() -> None:
