@@ -30,6 +30,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import ibis
 import pandas as pd
 import plotly.graph_objects as go
+from streamlit.delta_generator import DeltaGenerator
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from timeline import (
@@ -508,10 +509,11 @@ def _heading(text: object) -> None:
 
 
 def _timeline_tab(
-    shown: ibis.Table, count: int, current: views.View, anchor: _Anchor, version: store.VersionInfo
-) -> None:
-    """shown: the events the filters keep, in the engine (count of them): single events come back when few,
-    else the engine counts them per lane and time bin."""
+    shown: ibis.Table, count: int | None, current: views.View, anchor: _Anchor, version: store.VersionInfo
+) -> int:
+    """shown: the events the filters keep, in the engine (count of them, when known): single events come
+    back when few, else the engine counts them per lane and time bin. Returns how many events are in view
+    (on a log axis, count must be given)."""
     left, right = st.columns(2)
     left.radio(
         "Lanes",
@@ -558,6 +560,7 @@ def _timeline_tab(
         st.caption("Click an event to see its full text, its source and every stored field.")
     _event_details(version, current)
     _figure_download(fig, "timeline", current)
+    return count if count is not None else int(fig.layout.meta["events"])
 
 
 def _selectable_chart(fig: go.Figure, key: str) -> None:
@@ -1077,31 +1080,45 @@ def main() -> None:
     rollups = _rollups(version.dataset_id, version.version)
     shown = query.filtered(events, current, max_span_us=rollups.max_span_us)
     unfiltered = current == dataclasses.replace(current, **_NO_FILTERS)
-    shown_count = rollups.rows if unfiltered else query.count(shown)
+    # The timeline counts the events it draws as it draws them (but not on a log axis, which leaves out
+    # those before the anchor): counting them first would be one more pass over them.
+    drawn_counts = name == "timeline" and current.axis != "log"
+    shown_count = rollups.rows if unfiltered else None if drawn_counts else query.count(shown)
     anchor_id = current.anchor or _default_anchor(
         version.dataset_id, version.version, version.meta.get("anchor")
     )
     rows = _event_rows(version.dataset_id, version.version, anchor_id)
     anchor = _Anchor(rows, reactions.anchor_of(rows, anchor_id))
+
+    try:
+        with slot.container():
+            if name == "timeline":
+                shown_count = _timeline_tab(shown, shown_count, current, anchor, version)
+            elif name == "reactions":
+                _reactions_tab(shown, current, anchor, version)
+            elif name == "casualties":
+                _casualties_tab(shown, current, anchor, version)
+            elif name == "table":
+                _table_tab(shown, shown_count, current, version, link)
+            else:
+                _dataset_tab(version)
+    except Exception:  # the line stays when a view fails to draw
+        _showing_line(
+            header, query.count(shown) if shown_count is None else shown_count, rollups.rows, current, link
+        )
+        raise
+    _showing_line(header, shown_count, rollups.rows, current, link)
+
+
+def _showing_line(header: DeltaGenerator, shown: int, total: int, current: views.View, link: str) -> None:
+    """The line "Showing N of M events", the zone and the filters, beside "Copy link"."""
     head, share = header.columns([5, 1])
     head.markdown(
-        f"**Showing {shown_count:,} of {rollups.rows:,} events** · "
+        f"**Showing {shown:,} of {total:,} events** · "
         + _plain(f"times in {display.zone_label(current.tz)} · {views.describe(current)}")
     )
     with share:
         COPY_LINK(data={"link": link}, key="copy_link")
-
-    with slot.container():
-        if name == "timeline":
-            _timeline_tab(shown, shown_count, current, anchor, version)
-        elif name == "reactions":
-            _reactions_tab(shown, current, anchor, version)
-        elif name == "casualties":
-            _casualties_tab(shown, current, anchor, version)
-        elif name == "table":
-            _table_tab(shown, shown_count, current, version, link)
-        else:
-            _dataset_tab(version)
 
 
 try:

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
@@ -360,3 +361,17 @@ def test_the_old_way_helper_really_writes_the_old_layout(tmp_path: Path) -> None
     info = _save_the_old_way(_many_events(10), tmp_path, "old")
     assert not (info.path / store.ROLLUPS_FILE).exists()
     assert pq.ParquetFile(info.path / store.EVENTS_FILE).metadata.row_group(0).column(1).statistics is None
+
+
+def test_the_stored_order_is_arrows_sort_by_timestamp_then_event_id_however_the_table_is_chunked() -> None:
+    """The store's own ordering (timestamps as integers, then only the tied rows by id) gives the order of
+    Arrow's sort of both keys, and a table cut into many chunks is stored as the very bytes of the same
+    table in one chunk (the rows of each row group are gathered on a second thread)."""
+    events = _many_events(150_000, seed=3)  # many events share a minute
+    expected = events.take(pc.sort_indices(events, sort_keys=list(store.STORED_ORDER)))
+    assert store.in_stored_order(events).equals(expected)
+    chunked = pa.Table.from_batches(events.to_batches(max_chunksize=7_001))
+    assert chunked[schema.EVENT_ID].num_chunks > 20
+    assert store.in_stored_order(chunked).equals(expected)
+    assert bytes(store._events_parquet(chunked)) == bytes(store._events_parquet(events.combine_chunks()))
+    assert pq.read_table(pa.BufferReader(bytes(store._events_parquet(chunked)))).equals(expected)

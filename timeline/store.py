@@ -648,22 +648,58 @@ def _has_leftovers(dataset_dir: Path) -> bool:
 
 def in_stored_order(events: pa.Table) -> pa.Table:
     """Events in the order a version stores them (STORED_ORDER): by timestamp, then event_id."""
-    order = pc.sort_indices(events, sort_keys=list(STORED_ORDER))
-    if pc.all(pc.equal(order, pa.array(np.arange(len(order), dtype=np.uint64)))).as_py() is not False:
-        return events  # already in order (sorting sorted events is cheap, moving every row is not)
-    return events.take(order)
+    order = _stored_order(events)
+    return events if order is None else events.take(order)
+
+
+def _stored_order(events: pa.Table) -> np.ndarray | None:
+    """The positions of the events in STORED_ORDER; None when they are in it already (moving every row is
+    what costs). Timestamps are sorted as integers (a stable sort), and only the rows that share a
+    timestamp with another are then ordered by event_id: Arrow's sort of both keys compares far more."""
+    stamps = pc.cast(events[schema.TIMESTAMP], pa.int64()).to_numpy()
+    if len(stamps) < 2 or bool((stamps[1:] > stamps[:-1]).all()):
+        return None
+    order = np.argsort(stamps, kind="stable")
+    ranked = stamps[order]
+    tied_next = ranked[1:] == ranked[:-1]
+    if tied_next.any():
+        tied = np.zeros(len(order), dtype=bool)
+        tied[1:] |= tied_next
+        tied[:-1] |= tied_next
+        places = np.flatnonzero(tied)  # runs of one timestamp, in timestamp order
+        rows = order[places]
+        keys = pa.table({"stamp": ranked[places], "id": events[schema.EVENT_ID].take(pa.array(rows))})
+        by_id = pc.sort_indices(keys, sort_keys=[("stamp", "ascending"), ("id", "ascending")]).to_numpy()
+        order[places] = rows[by_id]
+    if bool((order == np.arange(len(order))).all()):
+        return None
+    return order
 
 
 def _events_parquet(events: pa.Table) -> memoryview:
     """A version's events.parquet: the events in STORED_ORDER, which its row groups declare (an engine
-    may rely on it)."""
-    order = pq.SortingColumn.from_ordering(schema.ARROW_SCHEMA, list(STORED_ORDER))
-    return _parquet(in_stored_order(events), sorting_columns=order)
+    may rely on it). The rows of each row group are gathered on a second thread while this one encodes
+    the group before (both release the GIL): the same bytes as encoding the sorted table whole."""
+    order = _stored_order(events)
+    sorting = pq.SortingColumn.from_ordering(schema.ARROW_SCHEMA, list(STORED_ORDER))
+    if order is None:
+        return _parquet([events], events.schema, sorting_columns=sorting)
+    # Arrow's take joins a chunked table's chunks first, a copy of every column at every call: join once.
+    events = events.combine_chunks()
+    bounds = range(0, len(order), _ROWS_PER_GROUP)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gather") as gatherer:
+        groups = gatherer.map(lambda at: events.take(pa.array(order[at : at + _ROWS_PER_GROUP])), bounds)
+        return _parquet(groups, events.schema, sorting_columns=sorting)
 
 
-def _parquet(events: pa.Table, sorting_columns: Sequence[pq.SortingColumn] | None = None) -> memoryview:
-    """Events as Parquet, in the order given, in the buffer Arrow wrote it to (not copied: a million events
-    are 46 MB); the same table always gives the same bytes, however its columns are chunked.
+def _parquet(
+    groups: Iterable[pa.Table],
+    table_schema: pa.Schema,
+    sorting_columns: Sequence[pq.SortingColumn] | None = None,
+) -> memoryview:
+    """Events as Parquet, given as consecutive tables (row groups are cut every _ROWS_PER_GROUP rows all the
+    same), in the buffer Arrow wrote it to (not copied: a million events are 46 MB); the same rows always
+    give the same bytes, however they are cut into tables and their columns into chunks.
 
     LZ4: the fastest to write and to read back. Row groups of a fixed number of rows, with min/max
     statistics of every column but free text, so an engine skips the groups a filter excludes. Pages
@@ -672,18 +708,20 @@ def _parquet(events: pa.Table, sorting_columns: Sequence[pq.SortingColumn] | Non
     version id) depend on how an import happened to chunk its columns.
     """
     sink = pa.BufferOutputStream()
-    pq.write_table(
-        events,
+    names = table_schema.names
+    with pq.ParquetWriter(
         sink,
+        table_schema,
         sorting_columns=sorting_columns,
         compression="lz4_raw",
-        write_statistics=[name for name in events.column_names if name not in _UNSUMMARISED_COLUMNS],
-        use_dictionary=[name for name in _DICTIONARY_COLUMNS if name in events.column_names],
+        write_statistics=[name for name in names if name not in _UNSUMMARISED_COLUMNS],
+        use_dictionary=[name for name in _DICTIONARY_COLUMNS if name in names],
         max_rows_per_page=_ROWS_PER_PAGE,
-        row_group_size=_ROWS_PER_GROUP,
         data_page_size=_UNLIMITED_BYTES,
         dictionary_pagesize_limit=_UNLIMITED_BYTES,
-    )
+    ) as writer:
+        for group in groups:
+            writer.write_table(group, row_group_size=_ROWS_PER_GROUP)
     return memoryview(sink.getvalue()).cast("B")  # bytes, as bytes compare (Arrow exports signed chars)
 
 
