@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -17,29 +17,15 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
+from tests.test_store import T0, _events
 from timeline import bundled, schema, store
 from timeline import frame as frames
 from timeline.errors import DatasetNotFound, InvalidDatasetId, UsageError
 
-T0 = datetime(2024, 3, 22, 17, 0, tzinfo=UTC)
 META = {"name": "Layout", "source_file": "layout.csv", "tz": "UTC"}
 NO_REJECTS = store.REJECTS_SCHEMA.empty_table()
 OPERATOR = store.Author("ops", "cli")
 ROWS_PER_GROUP = 65_536  # what the store writes (row groups of a fixed number of rows)
-
-
-def _events(*rows: dict) -> pa.Table:
-    """A canonical table; rows give event_id, minutes after T0 and any other column."""
-    full = []
-    for row in rows:
-        values = dict.fromkeys(schema.COLUMN_NAMES)
-        values.update(time_precision="minute", actor="FSB", event_type="statement")
-        values.update({k: v for k, v in row.items() if k != "minutes"})
-        values[schema.TIMESTAMP] = T0 + timedelta(minutes=row.get("minutes", 0))
-        full.append(values)
-    return pa.table(
-        {name: [v[name] for v in full] for name in schema.COLUMN_NAMES}, schema=schema.ARROW_SCHEMA
-    )
 
 
 def _many_events(n: int, seed: int = 0) -> pa.Table:
