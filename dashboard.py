@@ -22,7 +22,7 @@ import json
 import logging
 import os
 import zoneinfo
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -158,11 +158,15 @@ def _rollups(dataset_id: str, version: str) -> store.Rollups:
     return store.rollups(dataset_id, version)
 
 
+def _where(version: store.VersionInfo) -> query.Version:
+    """Where the engine reads the version's events."""
+    rollups = _rollups(version.dataset_id, version.version)
+    return query.version(version.dataset_id, version.version, max_span_us=rollups.max_span_us)
+
+
 def _events(version: store.VersionInfo) -> ibis.Table:
     """The version's events in the engine: an expression, nothing read yet."""
-    rollups = _rollups(version.dataset_id, version.version)
-    where = query.version(version.dataset_id, version.version, max_span_us=rollups.max_span_us)
-    return query.events(_engine(), where)
+    return query.events(_engine(), _where(version))
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -226,9 +230,13 @@ def _zones() -> list[str]:
 
 # --- the page's state ------------------------------------------------------------------------------------
 # The view (timeline.view.View, the link's parameters) is the page's one state: st.session_state.view.
-# Widgets only mirror it. Before a widget is drawn its value is written from the view, on every run, so the
-# browser always shows (and sends back) the view's value, whatever reruns interrupted before; a widget's
-# on_change callback, which Streamlit runs before the script, is the only way a choice enters the view.
+# Widgets only mirror it, and a widget's on_change callback, which Streamlit runs before the script, is the
+# only way a choice enters the view. The browser must show the view's value whatever reruns interrupted
+# before, without a run that a newer click has made stale overwriting what the reader typed meanwhile:
+# - a widget's value is written from the view only when it differs from what the browser last sent (every
+#   write makes the browser overwrite the widget, typing included);
+# - the widget's own default is the view's value too, so a widget the browser draws afresh (an interrupted
+#   first run) starts at the view's value, not at its first option.
 
 
 def _view() -> views.View:
@@ -253,10 +261,27 @@ def _open_session() -> None:
     st.session_state.remembered = {}  # dataset -> the view last used for it, restored on switching back
 
 
-def _mirror(key: str, value: object) -> str:
-    """Write a widget's value from the view before it is drawn (see the comment above); returns the key."""
+def _mirror(key: str, value: object) -> bool:
+    """Write a widget's value from the view before it is drawn, unless the browser already holds it (an empty
+    box and no value are the same); returns whether it was written (see the comment above)."""
+    if key in st.session_state and _same_value(st.session_state[key], value):
+        return False
     st.session_state[key] = value
-    return key
+    return True
+
+
+def _same_value(held: object, value: object) -> bool:
+    return held == value or (held in (None, "") and value in (None, ""))
+
+
+def _defaulted(written: bool, value: object, options: Sequence[object] | None, default: str) -> dict:
+    """The keyword argument that makes value a widget's default (none when it was written this run:
+    Streamlit takes one or the other): `default` names it, or `index` into the widget's options."""
+    if written:
+        return {}
+    if options is None:
+        return {default: value}
+    return {"index": list(options).index(value)} if value in options else {}
 
 
 def _take(field: str, key: str, from_widget: Callable[[object], object] | None = None) -> None:
@@ -289,14 +314,24 @@ def _control(
     key: str | None = None,
     to_widget: Callable[[object], object] | None = None,
     from_widget: Callable[[object], object] | None = None,
+    *,
+    options: Sequence[object] | None = None,
+    default: str = "value",
 ) -> dict:
-    """The keyword arguments that bind a widget to a field of the view: key (value mirrored) and on_change.
+    """The keyword arguments that bind a widget to a field of the view: key (value mirrored), on_change, and
+    the view's value as the widget's default (`default` names that argument; with options, their index).
     to_widget / from_widget translate where the widget shows a value differently (a tab's label)."""
     key = key or f"w:{field}"
     value = getattr(_view(), field)
     shown = list(value) if isinstance(value, tuple) else value if to_widget is None else to_widget(value)
-    _mirror(key, st.session_state.drafts.get(field, shown))
-    return {"key": key, "on_change": _take, "args": (field, key, from_widget)}
+    shown = st.session_state.drafts.get(field, shown)
+    written = _mirror(key, shown)
+    return {
+        "key": key,
+        "on_change": _take,
+        "args": (field, key, from_widget),
+        **_defaulted(written, shown, options, default),
+    }
 
 
 def _switch_dataset(key: str) -> None:
@@ -348,14 +383,15 @@ def _choose_dataset(datasets: list[store.DatasetInfo]) -> store.VersionInfo:
     st.sidebar.selectbox(
         "Dataset",
         list(by_id),
-        key=_mirror("w:dataset", view.dataset),
+        key="w:dataset",
+        **_defaulted(_mirror("w:dataset", view.dataset), view.dataset, list(by_id), "index"),
         on_change=_switch_dataset,
         args=("w:dataset",),
         format_func=lambda i: by_id[i].name if by_id[i].name == i else f"{by_id[i].name} ({i})",
     )
     labels = {v.version: f"{v.version} · {v.created[:16].replace('T', ' ')} UTC" for v in dataset.versions}
     labels[versions[0]] += " (newest)"
-    st.sidebar.selectbox("Version", versions, format_func=labels.get, **_control("version"))
+    st.sidebar.selectbox("Version", versions, format_func=labels.get, **_control("version", options=versions))
     return next(v for v in dataset.versions if v.version == _view().version)
 
 
@@ -396,7 +432,7 @@ def _multiselect(label: str, version: store.VersionInfo, column: str, field: str
         format_func=labels.get,
         placeholder="All",
         help="Type to search; counts are events.",
-        **_control(field),
+        **_control(field, default="default"),
     )
 
 
@@ -417,11 +453,12 @@ def _filters(version: store.VersionInfo) -> views.View:
     ):
         st.sidebar.text_input(label, placeholder=placeholder, **_control(field))
         _field_notes(field)
+    zones = _zones()
     st.sidebar.selectbox(
         "Display time zone",
-        _zones(),
+        zones,
         help="Times are stored in UTC and shown in this zone. A typed window keeps its instants.",
-        **_control("tz"),
+        **_control("tz", options=zones),
     )
     st.sidebar.button("Reset filters", on_click=_reset_filters, width="stretch")
     return _view()
@@ -520,14 +557,14 @@ def _timeline_tab(
         views.LANES,
         horizontal=True,
         format_func={"actor": "One per actor", "group": "One per actor group"}.get,
-        **_control("lanes"),
+        **_control("lanes", options=views.LANES),
     )
     right.radio(
         "Time axis",
         views.AXES,
         horizontal=True,
         format_func=AXIS_LABELS.get,
-        **_control("axis"),
+        **_control("axis", options=views.AXES),
     )
     origin = anchor.origin
     relative = current.axis != "time" and origin is not None
@@ -623,21 +660,21 @@ def _reactions_tab(
         views.GROUPINGS,
         horizontal=True,
         format_func=reactions.GROUPING_NAMES.get,
-        **_control("by"),
+        **_control("by", options=views.GROUPINGS),
     )
     types = sorted(_rollups(version.dataset_id, version.version).counts[s.EVENT_TYPE].index)
     middle.multiselect(
         "Event types that count as a reaction",
         types,
         placeholder="All but " + " and ".join(reactions.NOT_REACTIONS),
-        **_control("reacts"),
+        **_control("reacts", default="default"),
     )
     right.radio(
         "Time axis",
         views.REACTION_AXES,
         horizontal=True,
         format_func={"log": "Logarithmic", "linear": "Linear"}.get,
-        **_control("reaction_axis"),
+        **_control("reaction_axis", options=views.REACTION_AXES),
     )
     types = current.reacts or None
     candidates = query.reaction_rows(shown, origin, by=current.by, types=types)
@@ -698,7 +735,7 @@ def _casualties_tab(
         horizontal=True,
         format_func=TOLL_MODE_LABELS.get,
         help="The dataset's default is chosen from its reports: many places mean many incidents.",
-        **_control("toll", to_widget=lambda mode: mode or default),
+        **_control("toll", to_widget=lambda mode: mode or default, options=views.TOLL_MODES),
     )
     mode = current.toll or default
     reporting, total = query.toll_frame(shown, limit=MAX_TOLL_EVENTS)
@@ -944,14 +981,16 @@ def _mapping_editor(result: ImportResult, digest: str) -> None:
                 continue
             st.markdown(f"**{section}**")
             grid = st.columns(3)
+            choices = mapping_form.choices(result)
             for position, field in enumerate(shown):
                 key = f"map::{digest}::{field.key}"
                 grid[position % 3].selectbox(
                     field.label,
-                    mapping_form.choices(result),
+                    choices,
                     help=field.help,
                     format_func=functools.partial(_column_label, result.samples),
-                    key=_mirror(key, field.column),
+                    key=key,
+                    **_defaulted(_mirror(key, field.column), field.column, choices, "index"),
                     on_change=_remap,
                     args=(digest, field.key, key, dict(result.mapping)),
                 )
@@ -1049,7 +1088,9 @@ def main() -> None:
     version = _choose_dataset(datasets)
     messages, header = st.container(), st.container()
     labels = {label: name for name, label in TAB_LABELS.items()}
-    tab_objects = st.tabs(list(TAB_LABELS.values()), **_control("tab", "tab", TAB_LABELS.get, labels.get))
+    tab_objects = st.tabs(
+        list(TAB_LABELS.values()), **_control("tab", "tab", TAB_LABELS.get, labels.get, default="default")
+    )
     tabs = list(zip(TAB_LABELS, tab_objects, strict=True))
     name, tab = next(((n, t) for n, t in tabs if t.open), tabs[0])
     with tab:
@@ -1078,12 +1119,18 @@ def main() -> None:
             st.divider()
 
     rollups = _rollups(version.dataset_id, version.version)
-    shown = query.filtered(events, current, max_span_us=rollups.max_span_us)
+    if current.query:  # a search reads every text: its matches are kept for the passes after it
+        shown, held_count = query.held(_engine(), events, _where(version), current)
+    else:
+        shown, held_count = query.filtered(events, current, max_span_us=rollups.max_span_us), None
     unfiltered = current == dataclasses.replace(current, **_NO_FILTERS)
     # The timeline counts the events it draws as it draws them (but not on a log axis, which leaves out
     # those before the anchor): counting them first would be one more pass over them.
     drawn_counts = name == "timeline" and current.axis != "log"
-    shown_count = rollups.rows if unfiltered else None if drawn_counts else query.count(shown)
+    if unfiltered or held_count is not None:
+        shown_count = rollups.rows if unfiltered else held_count
+    else:
+        shown_count = None if drawn_counts else query.count(shown)
     anchor_id = current.anchor or _default_anchor(
         version.dataset_id, version.version, version.meta.get("anchor")
     )

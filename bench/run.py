@@ -432,6 +432,20 @@ def table_rows(sizes: list[dict[str, Any]], floor: dict[str, Any] | None) -> lis
                 shown = mine_value.get("showing")
                 shown_text = f", {shown:,} events" if shown is not None else ""
                 reps = len(mine_value.get("times_s", []))
+                first = mine_value.get("first_s")
+                if name == "search" and first is not None:  # a text searched for the first time
+                    first_target, first_ok = f"≤ {targets.rerun_max_s:g} s", first <= targets.rerun_max_s
+                    rows.append(
+                        [
+                            f"rerun, {title} → {_describe(name, value)}{shown_text}, first time searched",
+                            size,
+                            _s(first),
+                            "—",
+                            "—",
+                            first_target,
+                            _met(first_ok, at_target),
+                        ]
+                    )
                 rows.append(
                     [
                         f"rerun, {title} → {_describe(name, value)}{shown_text}, median of {reps}",

@@ -292,6 +292,32 @@ def test_a_zone_change_keeps_the_instants_of_the_typed_window() -> None:
     assert _param(at, "from") == ["2024-03-21T21:00"]
 
 
+def test_a_rerun_that_changes_nothing_never_overwrites_what_the_browser_holds() -> None:
+    """Every value the server writes into a widget makes the browser overwrite that box. A run made stale by a
+    newer click would then wipe what the reader typed meanwhile, so a run writes only what it changed: a
+    canonical spelling of a typed date, not the boxes it left alone."""
+    at = _app(actor=["Hamas", "NEXTA"], q="attack", tz="Europe/Moscow", tab="table", **{"from": "2024-03-22"})
+    widgets = {
+        "w:actors": "multiselect",
+        "w:types": "multiselect",
+        "w:start": "text_input",
+        "w:end": "text_input",
+        "w:query": "text_input",
+        "w:tz": "selectbox",
+        "w:version": "selectbox",
+        "w:dataset": "selectbox",
+    }
+
+    def written() -> set[str]:
+        return {key for key, kind in widgets.items() if getattr(at, kind)(key=key).proto.set_value}
+
+    at.run()
+    assert written() == set()
+    at.text_input(key="w:end").set_value("03/23/2024").run()
+    assert written() == {"w:end"}
+    assert at.text_input(key="w:end").value == "2024-03-23"
+
+
 def test_a_refused_typed_value_stays_in_its_box_with_the_reason() -> None:
     """An unreadable From is not applied, stays in the box to be corrected, and the sidebar says why."""
     at = _app(**{"from": "2024-03-22"})

@@ -12,6 +12,8 @@ timestamp, missing groups and types, and text in several scripts.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 import pyarrow as pa
@@ -21,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.canonical import canonical_events
-from timeline import casualties, query, reactions, store
+from timeline import casualties, engines, query, reactions, store
 from timeline import frame as frames
 from timeline import schema as s
 from timeline.engines import Engine
@@ -257,6 +259,68 @@ def test_filtered_rows_are_those_the_view_applies(engine, events, version, refer
     expected = _expected(reference, view)
     pd.testing.assert_frame_equal(query.frame(kept), expected)
     assert query.count(kept) == len(expected)
+
+
+@pytest.mark.parametrize("view", VIEWS.values(), ids=VIEWS.keys())
+def test_held_rows_are_the_filtered_rows_and_their_count(engine, events, version, reference, view):
+    """A view's rows kept by the engine (a search's, so the passes after it read only its matches) are the
+    rows the view keeps, in the same order, with every derived column; Spark keeps nothing (held gives the
+    filtered expression and no count)."""
+    held, rows = query.held(engine, events, version, view)
+    expected = _expected(reference, view)
+    pd.testing.assert_frame_equal(query.frame(held), expected)
+    kept = query.filtered(events, view, max_span_us=version.max_span_us)
+    assert set(held.columns) == set(kept.columns)
+    assert rows == (None if engine.kind == "spark" else len(expected))
+
+
+@pytest.fixture
+def duckdb_events(tmp_path) -> Iterator[tuple[Engine, object, query.Version, int]]:
+    """The cases' events on an embedded DuckDB of their own (what it keeps is this test's alone), where they
+    are, and how many."""
+    engine = engines.connect(engines.EngineSettings())
+    table = canonical_events(*_rows())
+    info = store.save(table, NO_REJECTS, {"name": DATASET}, dataset_id=DATASET, root=tmp_path)
+    where = query.version(DATASET, info.version, root=tmp_path)
+    yield engine, query.events(engine, where), where, table.num_rows
+    engine.close()
+
+
+def test_a_view_with_more_rows_than_held_rows_is_not_kept(duckdb_events, monkeypatch):
+    engine, events, where, rows = duckdb_events
+    monkeypatch.setattr(query, "HELD_ROWS", rows - 1)
+    held, counted = query.held(engine, events, where, View())
+    assert counted is None and query.count(held) == rows
+    keep = engine.keep
+    monkeypatch.setattr(
+        engine, "keep", lambda name, make, drop, *, most: keep(name, pytest.fail, drop, most=most)
+    )
+    assert query.held(engine, events, where, View())[1] is None  # the refusal is remembered: not made again
+
+
+def test_held_views_are_named_by_their_filters_and_the_least_recent_is_dropped(duckdb_events, monkeypatch):
+    """The same filters find the table kept before (made once, whichever thread asks, whatever the zone a
+    window was typed in); past HELD_VIEWS tables, the one asked for least recently is dropped."""
+    engine, events, where, _ = duckdb_events
+    monkeypatch.setattr(query, "HELD_VIEWS", 2)
+    made = []
+    keep = engine.keep
+
+    def counted(name, make, drop, *, most):
+        return keep(name, lambda: made.append(name) or make(), drop, most=most)
+
+    monkeypatch.setattr(engine, "keep", counted)
+    moscow = View(query="café", start="2024-03-22T03:00", tz="Europe/Moscow")
+    utc = View(query="café", start="2024-03-22T00:00", tz="UTC")
+    first, rows = query.held(engine, events, where, moscow)
+    with ThreadPoolExecutor(1) as other:  # another session's thread: its own connection, its own events
+        elsewhere = other.submit(lambda: query.held(engine, query.events(engine, where), where, utc)).result()
+    assert len(made) == 1 and elsewhere[1] == rows
+    query.held(engine, events, where, View(query="attack"))
+    query.held(engine, events, where, View(query="statement"))
+    assert len(made) == 3
+    tables = {row[0] for row in engine.backend().con.sql("SELECT table_name FROM duckdb_tables()").fetchall()}
+    assert first.get_name() not in tables and len(tables) == 2
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,9 @@ always by timestamp, then event_id (code point order, as Python compares text), 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import itertools
+import json
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -37,6 +39,8 @@ from timeline.view import FILTER_COLUMNS, View, window
 START_STOP_US = "start_stop_us"  # the end of the interval the start could lie in (reactions.start_stops)
 DERIVED: tuple[str, ...] = (START_US, STOP_US, START_STOP_US)
 BATCH_ROWS = 65_536  # rows per batch of a streamed download
+HELD_ROWS = 250_000  # the most rows `held` keeps of one view
+HELD_VIEWS = 8  # views `held` keeps at once (the least recently asked for is dropped)
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _UTC_MICROS = idt.Timestamp(timezone="UTC", scale=6)
@@ -112,6 +116,39 @@ def filtered(events: ir.Table, view: View, *, max_span_us: int | None = None) ->
             )
         )
     return events.filter(*conditions) if conditions else events
+
+
+def held(engine: Engine, events: ir.Table, where: Version, view: View) -> tuple[ir.Table, int | None]:
+    """The events of `where` the view's filters keep (`filtered`), kept by the engine as a table of their
+    own, and how many they are, when they are at most HELD_ROWS; else the expression `filtered` gives (and
+    None). A search reads every text of the version, and a view takes several passes over its rows (the
+    overview two or three, the count, the list): kept, the search is read once, and the passes after it
+    (and later reruns with the same filters, from any session) read only its matches. The table is named by
+    the version and the filters (the window as instants: the same window in another zone is the same
+    table). On Spark, which is not asked to keep anything here, the expression is returned as it is."""
+    shown = filtered(events, view, max_span_us=where.max_span_us)
+    if engine.kind != "duckdb":
+        return shown, None
+    filters = [sorted(getattr(view, field)) for field in FILTER_COLUMNS]
+    key = json.dumps([where.path, filters, window(view), view.query.split()])
+    name = "held_" + hashlib.sha256(key.encode()).hexdigest()[:32]
+    backend = engine.backend()
+
+    # SQL of its own: Ibis 12's create_table(overwrite=True) and drop_table write a DROP that DuckDB 2
+    # cannot parse. The name is hexadecimal: nothing to escape.
+    def drop(table: str) -> None:
+        engine.backend().raw_sql(f'DROP TABLE IF EXISTS "{table}"')
+
+    def make() -> int | None:
+        backend.raw_sql(f'CREATE OR REPLACE TABLE "{name}" AS {backend.compile(shown.limit(HELD_ROWS + 1))}')
+        rows = count(backend.table(name))
+        if rows <= HELD_ROWS:
+            return rows
+        drop(name)
+        return None
+
+    rows = engine.keep(name, make, drop, most=HELD_VIEWS)
+    return (shown, None) if rows is None else (backend.table(name), rows)
 
 
 def ordered(expr: ir.Table) -> ir.Table:
