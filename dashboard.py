@@ -236,7 +236,7 @@ def _zones() -> list[str]:
 # - a widget's value is written from the view only when it differs from what the browser last sent (every
 #   write makes the browser overwrite the widget, typing included);
 # - the widget's own default is the view's value too, so a widget the browser draws afresh (an interrupted
-#   first run) starts at the view's value, not at its first option.
+#   first run) starts at the view's value, not at its first option (but for the tabs, see main).
 
 
 def _view() -> views.View:
@@ -274,10 +274,11 @@ def _same_value(held: object, value: object) -> bool:
     return held == value or (held in (None, "") and value in (None, ""))
 
 
-def _defaulted(written: bool, value: object, options: Sequence[object] | None, default: str) -> dict:
+def _defaulted(written: bool, value: object, options: Sequence[object] | None, default: str | None) -> dict:
     """The keyword argument that makes value a widget's default (none when it was written this run:
-    Streamlit takes one or the other): `default` names it, or `index` into the widget's options."""
-    if written:
+    Streamlit takes one or the other): `default` names it (None: the widget takes none), or `index` into
+    the widget's options."""
+    if written or (default is None and options is None):
         return {}
     if options is None:
         return {default: value}
@@ -316,7 +317,7 @@ def _control(
     from_widget: Callable[[object], object] | None = None,
     *,
     options: Sequence[object] | None = None,
-    default: str = "value",
+    default: str | None = "value",
 ) -> dict:
     """The keyword arguments that bind a widget to a field of the view: key (value mirrored), on_change, and
     the view's value as the widget's default (`default` names that argument; with options, their index).
@@ -546,11 +547,17 @@ def _heading(text: object) -> None:
 
 
 def _timeline_tab(
-    shown: ibis.Table, count: int | None, current: views.View, anchor: _Anchor, version: store.VersionInfo
+    shown: ibis.Table,
+    count: int | None,
+    current: views.View,
+    anchor: _Anchor,
+    version: store.VersionInfo,
+    *,
+    whole: bool,
 ) -> int:
-    """shown: the events the filters keep, in the engine (count of them, when known): single events come
-    back when few, else the engine counts them per lane and time bin. Returns how many events are in view
-    (on a log axis, count must be given)."""
+    """shown: the events the filters keep, in the engine (count of them, when known; whole: all the
+    version's, whose lanes the store has found): single events come back when few, else the engine counts
+    them per lane and time bin. Returns how many events are in view (on a log axis, count must be given)."""
     left, right = st.columns(2)
     left.radio(
         "Lanes",
@@ -572,11 +579,13 @@ def _timeline_tab(
         st.info("Time since the anchor needs an anchor event: pick one from an event's details.")
     window = views.window(current)
     windowed = window != (None, None)
+    lane = s.ACTOR if current.lanes == "actor" else s.ACTOR_GROUP
     fig = figures.timeline_figure(
         events=shown,
         count=count,
         tz=current.tz,
-        lane="actor" if current.lanes == "actor" else "actor_group",
+        lane=lane,
+        spans=_rollups(version.dataset_id, version.version).spans.get(lane) if whole else None,
         anchor_id=origin.event_id if origin is not None else None,
         focus_us=None if windowed or current.axis == "log" else reactions.focus_window(origin),
         relative_to_us=origin.start_us if relative else None,
@@ -1088,8 +1097,10 @@ def main() -> None:
     version = _choose_dataset(datasets)
     messages, header = st.container(), st.container()
     labels = {label: name for name, label in TAB_LABELS.items()}
+    # No default for the tabs: st.tabs counts its default in its identity, so a default that followed the
+    # view would make a new widget (and lose a click) at every change of tab.
     tab_objects = st.tabs(
-        list(TAB_LABELS.values()), **_control("tab", "tab", TAB_LABELS.get, labels.get, default="default")
+        list(TAB_LABELS.values()), **_control("tab", "tab", TAB_LABELS.get, labels.get, default=None)
     )
     tabs = list(zip(TAB_LABELS, tab_objects, strict=True))
     name, tab = next(((n, t) for n, t in tabs if t.open), tabs[0])
@@ -1140,7 +1151,7 @@ def main() -> None:
     try:
         with slot.container():
             if name == "timeline":
-                shown_count = _timeline_tab(shown, shown_count, current, anchor, version)
+                shown_count = _timeline_tab(shown, shown_count, current, anchor, version, whole=unfiltered)
             elif name == "reactions":
                 _reactions_tab(shown, current, anchor, version)
             elif name == "casualties":

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from timeline import engines, figures, overview, query
+from timeline import engines, figures, overview, query, store
 from timeline import schema as s
 from timeline.frame import START_US, STOP_US
 
@@ -197,6 +197,45 @@ def test_more_lanes_than_drawn_share_a_row_and_long_names_coarsen_the_bins(engin
     assert fig.layout.meta["lanes"] == overview.MAX_LANES
     assert fig.layout.meta["cells"]["rest"]
     assert fig.layout.meta["bin"] == "week"  # coarser than the days the span alone would choose
+
+
+@pytest.mark.parametrize("scenario", ["seconds", "weeks", "centuries"])
+@pytest.mark.parametrize("lane", [s.ACTOR, s.ACTOR_GROUP])
+def test_the_lanes_a_version_kept_give_the_figure_the_engine_finds(engine, tmp_path, scenario, lane):
+    """The overview of a whole version reads its lanes and extent from the rollups the store kept
+    (store.Rollups.spans) instead of a pass over the events: the same figure, byte for byte, in a zone
+    with clock changes and on a relative axis (on a log axis the spans are not used: some events are cut)."""
+    table = _generated(1_500, **SCENARIOS[scenario])
+    info = store.save(table, store.REJECTS_SCHEMA.empty_table(), {"name": "o"}, dataset_id="o", root=tmp_path)
+    events = query.events(engine, query.version("o", info.version, root=tmp_path))
+    spans = store.rollups("o", root=tmp_path).spans[lane]
+    anchor = _middle(Path(scenario), 0.4)
+    for options in (
+        {"tz": "Europe/London"},
+        {"relative_to_us": anchor},
+        {"relative_to_us": anchor, "log": True},
+    ):
+        found = figures.timeline_figure(events=events, lane=lane, max_events=100, **options)
+        kept = figures.timeline_figure(events=events, lane=lane, max_events=100, spans=spans, **options)
+        assert pio.to_json(kept, validate=False) == pio.to_json(found, validate=False), options
+
+
+def test_more_lanes_than_drawn_are_cut_alike_from_the_kept_lanes(engine, tmp_path):
+    table = _generated(
+        6_000,
+        "2024-01-01",
+        "2024-03-01",
+        precisions=("minute", "day"),
+        longest_end_us=US_PER_DAY,
+        actors=1_200,
+    )
+    info = store.save(table, store.REJECTS_SCHEMA.empty_table(), {"name": "o"}, dataset_id="o", root=tmp_path)
+    events = query.events(engine, query.version("o", info.version, root=tmp_path))
+    spans = store.rollups("o", root=tmp_path).spans[s.ACTOR]
+    found = figures.timeline_figure(events=events, max_events=100)
+    kept = figures.timeline_figure(events=events, max_events=100, spans=spans)
+    assert kept.layout.meta["lanes"] == overview.MAX_LANES
+    assert pio.to_json(kept, validate=False) == pio.to_json(found, validate=False)
 
 
 def test_few_events_come_back_one_by_one(engine, stored):

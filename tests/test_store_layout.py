@@ -62,6 +62,15 @@ def _expected_rollups(events: pa.Table) -> store.Rollups:
     """The rollups of events computed another way: timeline.frame over all of them at once."""
     prepared = frames.prepare(events)
     start, stop = prepared[frames.START_US].to_numpy(), prepared[frames.STOP_US].to_numpy()
+    reach = np.maximum(stop, start)
+    placed = pd.DataFrame({"first": start, "stop": reach, "last": np.maximum(reach - 1, start)})
+    spans = {}
+    for name in store.LANE_COLUMNS:
+        lanes = placed.assign(value=events[name].to_pandas().astype(object)).groupby("value", dropna=False)
+        frame = lanes.agg(
+            first=("first", "min"), stop=("stop", "max"), last=("last", "max"), events=("first", "size")
+        )
+        spans[name] = frame.reset_index()
     return store.Rollups(
         rows=events.num_rows,
         counts={name: frames.counts(prepared, name) for name in store.ROLLUP_COLUMNS},
@@ -69,6 +78,17 @@ def _expected_rollups(events: pa.Table) -> store.Rollups:
         min_start_us=int(start.min()) if len(start) else None,
         max_stop_us=int(stop.max()) if len(stop) else None,
         max_span_us=int((stop - start).max()) if len(start) else None,
+        spans=spans,
+    )
+
+
+def _span_rows(spans: pa.Table | pd.DataFrame) -> list[tuple]:
+    """Spans as comparable rows, by value (the empty value first)."""
+    frame = spans.to_pandas() if isinstance(spans, pa.Table) else spans
+    rows = frame[["value", "first", "stop", "last", "events"]].astype(object).itertuples(index=False)
+    return sorted(
+        (tuple(None if pd.isna(v) else v for v in row) for row in rows),
+        key=lambda r: (r[0] is not None, r[0] or ""),
     )
 
 
@@ -83,6 +103,10 @@ def _assert_same_rollups(got: store.Rollups, expected: store.Rollups) -> None:
     assert list(got.counts) == list(expected.counts) == list(store.ROLLUP_COLUMNS)
     for name in store.ROLLUP_COLUMNS:
         pd.testing.assert_series_equal(got.counts[name], expected.counts[name])
+    if got.spans and expected.spans:  # a rollups.parquet written before spans were kept has none
+        assert list(got.spans) == list(expected.spans) == list(store.LANE_COLUMNS)
+        for name in store.LANE_COLUMNS:
+            assert _span_rows(got.spans[name]) == _span_rows(expected.spans[name]), name
 
 
 def _save_the_old_way(events: pa.Table, root: Path, dataset_id: str) -> store.VersionInfo:
@@ -239,11 +263,13 @@ def test_events_schema_is_current_tells_an_older_schema(tmp_path: Path) -> None:
 
 def test_rollups_of_a_new_version_equal_what_its_events_count(tmp_path: Path) -> None:
     """A version of 150,000 events (three row groups) has a rollups.parquet whose counts, empty counts,
-    earliest start, latest stop and longest span equal timeline.frame's over all the events."""
+    earliest start, latest stop, longest span and the span of each actor and group (the timeline's lanes)
+    equal timeline.frame's over all the events."""
     events = _many_events(150_000, seed=1)
     info = store.save(events, NO_REJECTS, META, dataset_id="big", root=tmp_path)
     assert (info.path / store.ROLLUPS_FILE).is_file()
     rollups = store.rollups("big", root=tmp_path)
+    assert list(rollups.spans) == list(store.LANE_COLUMNS)
     _assert_same_rollups(rollups, _expected_rollups(events))
     assert rollups.null_counts[schema.ACTOR_GROUP] > 0 and rollups.null_counts[schema.ACTOR] == 0
     assert rollups.counts[schema.ACTOR].index[0] == "actor 001"  # the most frequent first

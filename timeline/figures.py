@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
+import pyarrow as pa
 
 from timeline import display, loading, overview
 from timeline import figure_parts as parts
@@ -117,6 +118,7 @@ def timeline_figure(
     log: bool = False,
     anchor_frame: pd.DataFrame | None = None,
     window_us: tuple[int | None, int | None] | None = None,
+    spans: pa.Table | None = None,
 ) -> go.Figure:
     """Lanes of events coloured by type under a strip of counts; counts per lane when too many.
 
@@ -134,7 +136,9 @@ def timeline_figure(
     logarithmic with log=True, where events wholly before the anchor cannot be placed and are left out.
     anchor_frame is where to find the anchor when the filters leave it out of the events (its line still
     shows). With more than max_events events (after the log axis's cut) frame needs only AGGREGATED_COLUMNS;
-    the cells of counts are then selectable (see drill_down).
+    the cells of counts are then selectable (see drill_down). spans: with events that are a whole stored
+    version, where each value of the lane's column lies (timeline.store.Rollups.spans), so the engine need
+    not find it.
     """
     _check_lane(lane)
     validate_zone(tz)
@@ -152,7 +156,9 @@ def timeline_figure(
     cut_us = relative_to_us if log else None
     options = _Options(tz, lane, anchor_id, height_per_lane, title, focus_us, relative_to_us, log, window_us)
     if events is not None:
-        counted = overview.EngineEvents(events, lane=lane, tz=axis_tz, count=count, after_us=cut_us)
+        counted = overview.EngineEvents(
+            events, lane=lane, tz=axis_tz, count=count, after_us=cut_us, spans=spans
+        )
         if counted.count > max_events:
             lookups = [] if anchor_frame is None else [anchor_frame]
             return _aggregated(counted, counted.before, "in view", [*lookups, counted.event], options)

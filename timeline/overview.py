@@ -25,6 +25,8 @@ import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from timeline import display, query
 from timeline.frame import START_US, STOP_US
@@ -258,10 +260,14 @@ class EngineEvents:
         tz: str | None,
         count: int | None = None,
         after_us: int | None = None,
+        spans: pa.Table | None = None,
     ) -> None:
         """tz: the zone whose wall clock bins follow; None for UTC itself (a relative axis). count: how many
         events there are, when the caller knows. after_us: keep only the events that stop after it (a log
-        axis of time since an anchor cannot place the others); `before` says how many were left out."""
+        axis of time since an anchor cannot place the others); `before` says how many were left out.
+        spans: where each value of the lane's column lies, when the events are a whole version whose store
+        kept it (timeline.store.Rollups.spans): the summary then takes no pass over the events."""
+        self._spans = None if after_us is not None else spans
         self._all = events
         self._events = events if after_us is None else events.filter(events[STOP_US] > after_us)
         self._lane = lane
@@ -324,6 +330,8 @@ class EngineEvents:
 
     def _ask_summary(self) -> tuple[Extent, tuple[list[str], int]]:
         """The extent in UTC (on the axis too, for now) and the lanes."""
+        if self._spans is not None:
+            return _summary_of_spans(self._spans)
         intervals = self._intervals()
         start, stop = intervals.start, intervals.stop
         per_lane = intervals.group_by("lane").agg(
@@ -431,6 +439,34 @@ class EngineEvents:
             local_start=intervals.start + _offset_at(intervals.start, changes, shifts, 0, len(shifts)),
             local_stop=intervals.stop + _offset_at(intervals.stop, changes, shifts, 0, len(shifts)),
         )
+
+
+def _summary_of_spans(spans: pa.Table) -> tuple[Extent, tuple[list[str], int]]:
+    """What EngineEvents._ask_summary asks the engine, from the spans of the lane column's values: values
+    merged into their lanes as the engine names them (no value: NO_GROUP), ordered by first start, then
+    name (code point order, as the engines sort text)."""
+    lanes = (
+        pa.table(
+            {"lane": pc.fill_null(spans["value"], NO_GROUP), **{n: spans[n] for n in spans.column_names[1:]}}
+        )
+        .group_by("lane")
+        .aggregate([("first", "min"), ("stop", "max"), ("last", "max"), ("events", "sum")])
+    )
+    if not lanes.num_rows:
+        return Extent(0, 0, 0, 0, 0, 0), ([], 0)
+    ordered = lanes.take(
+        pc.sort_indices(lanes, sort_keys=[("first_min", "ascending"), ("lane", "ascending")])
+    )
+    start, stop = int(pc.min(lanes["first_min"]).as_py()), int(pc.max(lanes["stop_max"]).as_py())
+    extent = Extent(
+        events=int(pc.sum(lanes["events_sum"]).as_py()),
+        utc_start=start,
+        utc_stop=stop,
+        start=start,
+        stop=stop,
+        last=int(pc.max(lanes["last_max"]).as_py()),
+    )
+    return extent, (ordered["lane"].slice(0, MAX_LANES).to_pylist(), lanes.num_rows)
 
 
 def _offset_at(

@@ -17,6 +17,7 @@ the events); one written under an older schema lacks later columns (`events_sche
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import fcntl
 import getpass
@@ -73,15 +74,26 @@ ROLLUP_COLUMNS: tuple[str, ...] = (
     schema.TIME_PRECISION,
 )
 
+# The columns the timeline draws lanes by: rollups keep where each value's events lie (Rollups.spans).
+LANE_COLUMNS: tuple[str, ...] = (schema.ACTOR, schema.ACTOR_GROUP)
+
 REJECTS_SCHEMA = pa.schema([("line", pa.int64()), ("reason", pa.string()), ("record", pa.string())])
-# rollups.parquet: one row per column and value (value null: the events without one), and the whole
-# version's figures (Rollups.rows and the times) as JSON in the file's metadata under _ROLLUPS_TOTALS.
-_ROLLUPS_SCHEMA = pa.schema(
+# rollups.parquet: one row per column and value (value null: the events without one); then, per lane
+# column, one row per value with its span (column "<_SPANS_PREFIX><name>", count: its events; first, stop,
+# last: see Rollups.spans); and the whole version's figures (Rollups.rows and the times) as JSON in the
+# file's metadata under _ROLLUPS_TOTALS. Files written before spans were kept lack the last three columns.
+_COUNTS_SCHEMA = pa.schema(
     [
         pa.field("column", pa.string(), nullable=False),
         pa.field("value", pa.string()),
         pa.field("count", pa.int64(), nullable=False),
     ]
+)
+_SPAN_COLUMNS = ("first", "stop", "last")
+_ROLLUPS_SCHEMA = pa.schema([*_COUNTS_SCHEMA, *(pa.field(name, pa.int64()) for name in _SPAN_COLUMNS)])
+_SPANS_PREFIX = "lanes:"
+_SPANS_SCHEMA = pa.schema(
+    [pa.field("value", pa.string()), *(pa.field(name, pa.int64()) for name in (*_SPAN_COLUMNS, "events"))]
 )
 _ROLLUPS_TOTALS = b"timeline.rollups"
 _ROLLUP_TIMES = ("min_start_us", "max_stop_us", "max_span_us")
@@ -261,6 +273,11 @@ class Rollups:
     min_start_us: int | None
     max_stop_us: int | None
     max_span_us: int | None
+    # Per LANE_COLUMNS, a table of each value's span (value null: the events without one): first (the
+    # earliest start), stop (the latest stop, a stop taken as at least its start), last (the latest
+    # max(stop - 1, start)) and events, what the overview's lanes need (timeline.overview.LaneSpans).
+    # Empty for a rollups.parquet written before spans were kept.
+    spans: dict[str, pa.Table] = dataclasses.field(default_factory=dict)
 
 
 def store_root() -> Path:
@@ -895,10 +912,21 @@ def _rollups_parquet(events: pa.Table) -> bytes:
         columns += [name] * (len(tally) + len(nulls))
         values += tally.index.tolist() + nulls
         counts += tally.tolist() + [counted.null_counts[name]] * len(nulls)
+    tables = [
+        pa.table(
+            [columns, values, counts, *([None] * len(columns) for _ in _SPAN_COLUMNS)], schema=_ROLLUPS_SCHEMA
+        )
+    ]
+    for name, spans in counted.spans.items():
+        column = pa.array([_SPANS_PREFIX + name] * spans.num_rows, pa.string())
+        tables.append(
+            pa.Table.from_arrays(
+                [column, spans["value"], spans["events"], *(spans[span] for span in _SPAN_COLUMNS)],
+                schema=_ROLLUPS_SCHEMA,
+            )
+        )
     totals = {"rows": counted.rows, **{name: getattr(counted, name) for name in _ROLLUP_TIMES}}
-    table = pa.table(
-        [columns, values, counts], schema=_ROLLUPS_SCHEMA.with_metadata({_ROLLUPS_TOTALS: json.dumps(totals)})
-    )
+    table = pa.concat_tables(tables).replace_schema_metadata({_ROLLUPS_TOTALS: json.dumps(totals)})
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink, compression="lz4_raw")
     return sink.getvalue().to_pybytes()
@@ -909,7 +937,8 @@ def _count_rollups(pieces: Iterable[pa.Table]) -> Rollups:
     dropped before the next, so only one piece and the tallies are held at once."""
     rows = 0
     tallies: dict[str, list[pa.Table]] = {name: [] for name in ROLLUP_COLUMNS}
-    starts, stops, spans = [], [], []
+    spans: dict[str, list[pa.Table]] = {name: [] for name in LANE_COLUMNS}
+    starts, stops, widths = [], [], []
     for piece in pieces:
         if not piece.num_rows:
             continue
@@ -923,7 +952,11 @@ def _count_rollups(pieces: Iterable[pa.Table]) -> Rollups:
         start, stop = prepared[frames.START_US].to_numpy(), prepared[frames.STOP_US].to_numpy()
         starts.append(int(start.min()))
         stops.append(int(stop.max()))
-        spans.append(int((stop - start).max()))
+        widths.append(int((stop - start).max()))
+        reach = np.maximum(stop, start)
+        placed = {"first": start, "stop": reach, "last": np.maximum(reach - 1, start)}
+        for name in LANE_COLUMNS:
+            spans[name].append(_spans(pa.table({"value": piece[name], **placed})))
     counts, null_counts = {}, {}
     for name in ROLLUP_COLUMNS:
         summed = (
@@ -938,15 +971,39 @@ def _count_rollups(pieces: Iterable[pa.Table]) -> Rollups:
         null_counts,
         min(starts, default=None),
         max(stops, default=None),
-        max(spans, default=None),
+        max(widths, default=None),
+        {
+            name: _spans(pa.concat_tables(parts)) if parts else _SPANS_SCHEMA.empty_table()
+            for name, parts in spans.items()
+        },
+    )
+
+
+def _spans(table: pa.Table) -> pa.Table:
+    """Per value of a table with columns value, first, stop and last (and events, added up; without it,
+    each row is one event): the smallest first, the largest stop and last, the events (_SPANS_SCHEMA)."""
+    counted = "events" in table.column_names
+    grouped = table.group_by("value").aggregate(
+        [
+            ("first", "min"),
+            ("stop", "max"),
+            ("last", "max"),
+            ("events", "sum") if counted else ("first", "count"),
+        ]
+    )
+    events = grouped["events_sum" if counted else "first_count"].cast(pa.int64())
+    return pa.Table.from_arrays(
+        [grouped["value"], grouped["first_min"], grouped["stop_max"], grouped["last_max"], events],
+        schema=_SPANS_SCHEMA,
     )
 
 
 def _read_rollups(table: pa.Table) -> Rollups:
     """The Rollups a rollups.parquet holds (ValueError when it does not hold what the store writes)."""
-    if not table.schema.equals(_ROLLUPS_SCHEMA):
+    with_spans = table.schema.remove_metadata().equals(_ROLLUPS_SCHEMA)
+    if not with_spans and not table.schema.remove_metadata().equals(_COUNTS_SCHEMA):
         found = ", ".join(f"{field.name} ({field.type})" for field in table.schema)
-        raise ValueError(f"it has the columns {found}; expected column, value, count")
+        raise ValueError(f"it has the columns {found}; expected column, value, count (and first, stop, last)")
     recorded = (table.schema.metadata or {}).get(_ROLLUPS_TOTALS)
     if recorded is None:
         raise ValueError("it does not record the version's size and times")
@@ -960,7 +1017,18 @@ def _read_rollups(table: pa.Table) -> Rollups:
     for name in ROLLUP_COLUMNS:
         mine = table.filter(pc.equal(table["column"], name))
         counts[name], null_counts[name] = _tally(name, mine["value"], mine["count"])
-    return Rollups(figures[0], counts, null_counts, *figures[1:])
+    spans = {}
+    if with_spans:
+        for name in LANE_COLUMNS:
+            mine = table.filter(pc.equal(table["column"], _SPANS_PREFIX + name))
+            spans[name] = pa.table(
+                {
+                    "value": mine["value"],
+                    **{span: mine[span] for span in _SPAN_COLUMNS},
+                    "events": mine["count"],
+                }
+            )
+    return Rollups(figures[0], counts, null_counts, *figures[1:], spans)
 
 
 def _tally(column: str, values: pa.ChunkedArray, counts: pa.ChunkedArray) -> tuple[pd.Series, int]:
