@@ -326,7 +326,9 @@ def _control(
     value = getattr(_view(), field)
     shown = list(value) if isinstance(value, tuple) else value if to_widget is None else to_widget(value)
     shown = st.session_state.drafts.get(field, shown)
-    written = _mirror(key, shown)
+    if default is None:  # a widget without a default (the tabs) is written on every run, as a click is whole
+        st.session_state[key] = shown
+    written = default is None or _mirror(key, shown)
     return {
         "key": key,
         "on_change": _take,
