@@ -276,9 +276,8 @@ def _same_value(held: object, value: object) -> bool:
 
 def _defaulted(written: bool, value: object, options: Sequence[object] | None, default: str | None) -> dict:
     """The keyword argument that makes value a widget's default (none when it was written this run:
-    Streamlit takes one or the other): `default` names it (None: the widget takes none), or `index` into
-    the widget's options."""
-    if written or (default is None and options is None):
+    Streamlit takes one or the other): `default` names it, or `index` into the widget's options."""
+    if written:
         return {}
     if options is None:
         return {default: value}
@@ -326,9 +325,11 @@ def _control(
     value = getattr(_view(), field)
     shown = list(value) if isinstance(value, tuple) else value if to_widget is None else to_widget(value)
     shown = st.session_state.drafts.get(field, shown)
-    if default is None:  # a widget without a default (the tabs) is written on every run, as a click is whole
+    if default is None:  # the tabs (see main): no default, so written on every run, as a click is whole
         st.session_state[key] = shown
-    written = default is None or _mirror(key, shown)
+        written = True
+    else:
+        written = _mirror(key, shown)
     return {
         "key": key,
         "on_change": _take,
@@ -1140,10 +1141,12 @@ def main() -> None:
     # The timeline counts the events it draws as it draws them (but not on a log axis, which leaves out
     # those before the anchor): counting them first would be one more pass over them.
     drawn_counts = name == "timeline" and current.axis != "log"
-    if unfiltered or held_count is not None:
-        shown_count = rollups.rows if unfiltered else held_count
+    if unfiltered:
+        shown_count = rollups.rows
+    elif held_count is not None or drawn_counts:
+        shown_count = held_count
     else:
-        shown_count = None if drawn_counts else query.count(shown)
+        shown_count = query.count(shown)
     anchor_id = current.anchor or _default_anchor(
         version.dataset_id, version.version, version.meta.get("anchor")
     )
