@@ -19,11 +19,16 @@ $(BIN)/.installed-spark: $(BIN)/.installed requirements-spark.txt
 	$(BIN)/python -m pip install --quiet -r requirements-spark.txt
 	touch $@
 
+# What only the tests need (requirements-test.txt: a local S3 server for the store on an object store).
+$(BIN)/.installed-test: $(BIN)/.installed-spark requirements-test.txt
+	$(BIN)/python -m pip install --quiet -r requirements-test.txt
+	touch $@
+
 # The page (dashboard.py) behind its security headers: serve.py wraps it (README, "Running it for a team").
 run: $(BIN)/.installed
 	$(BIN)/streamlit run serve.py --server.port $(PORT)
 
-test: $(BIN)/.installed-spark java chromium
+test: $(BIN)/.installed-test java chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	TIMELINE_TEST_REQUIRE_SPARK=1 $(BIN)/python -m pytest

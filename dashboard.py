@@ -24,7 +24,6 @@ import os
 import zoneinfo
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import ibis
@@ -1086,7 +1085,7 @@ def _save_upload(
 @st.cache_resource(show_spinner=False)
 def _remove_leftovers(root: str) -> int:
     """Once per server and store: what interrupted writes left in the store (store.remove_leftovers)."""
-    return store.remove_leftovers(root=Path(root))
+    return store.remove_leftovers(root=root)
 
 
 def main() -> None:

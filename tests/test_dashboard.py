@@ -12,7 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests import markdown_reader, mounts, page_uploads
-from timeline import bundled, frame, store, view
+from timeline import bundled, frame, places, store, view
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data"
@@ -412,7 +412,7 @@ def test_a_full_disk_is_said_plainly_on_the_page(store_dir: Path, monkeypatch: p
     def full(path: Path, data: bytes) -> None:
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr(store, "_write_file", full)
+    monkeypatch.setattr(places, "_write_file", full)
     at = _press_save(_upload_and_name(_app(), "My events"))
     assert not at.exception
     [error] = at.error

@@ -28,7 +28,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as hst
 
 from tests import mounts
-from timeline import schema, store
+from timeline import places, schema, store
 from timeline.errors import DatasetNotFound, InvalidDatasetId, UsageError
 from timeline.ingest import ImportOptions, read_events, version_meta
 
@@ -543,7 +543,7 @@ def test_failed_save_leaves_previous_state(
 ) -> None:
     """A save that fails midway leaves no visible version, no temp dir, and the previous version newest."""
     before = store.save(EVENTS_A, NO_REJECTS, META, dataset_id="demo", root=tmp_path)
-    write_file = store._write_file
+    write_file = places._write_file
     calls = []
 
     def boom(*args, **kwargs):
@@ -557,9 +557,9 @@ def test_failed_save_leaves_previous_state(
 
     targets = {
         "write_table": (store.pq, "write_table", boom),
-        "write_file": (store, "_write_file", third_write_fails),
-        "fsync": (store.os, "fsync", boom),
-        "rename": (store.os, "rename", boom),
+        "write_file": (places, "_write_file", third_write_fails),
+        "fsync": (places.os, "fsync", boom),
+        "rename": (places.os, "rename", boom),
     }
     monkeypatch.setattr(*targets[where])
     with pytest.raises(store.StoreWriteError, match="NOT saved: the disk is full"):
@@ -1003,7 +1003,7 @@ def test_a_refused_write_says_nothing_was_saved_and_why(
     def refused(path, data):
         raise OSError(code, os.strerror(code), str(path))
 
-    monkeypatch.setattr(store, "_write_file", refused)
+    monkeypatch.setattr(places, "_write_file", refused)
     with pytest.raises(store.StoreWriteError) as failed:
         store.save(EVENTS_A, NO_REJECTS, META, dataset_id="demo", root=tmp_path)
     message = str(failed.value)

@@ -214,9 +214,9 @@ def test_events_path_is_the_versions_events_file(tmp_path: Path) -> None:
     """events_path names the version's events.parquet (the newest's without a version), absolute."""
     old = store.save(_events({"event_id": "a"}), NO_REJECTS, META, dataset_id="demo", root=tmp_path)
     new = store.save(_events({"event_id": "b"}), NO_REJECTS, META, dataset_id="demo", root=tmp_path)
-    assert store.events_path("demo", old.version, root=tmp_path) == old.path / store.EVENTS_FILE
-    assert store.events_path("demo", root=tmp_path) == new.path / store.EVENTS_FILE
-    assert store.events_path("demo", root=tmp_path).is_absolute()
+    assert store.events_path("demo", old.version, root=tmp_path) == str(old.path / store.EVENTS_FILE)
+    assert store.events_path("demo", root=tmp_path) == str(new.path / store.EVENTS_FILE)
+    assert Path(store.events_path("demo", root=tmp_path)).is_absolute()
     assert pq.read_table(store.events_path("demo", root=tmp_path)).equals(store.load("demo", root=tmp_path))
 
 

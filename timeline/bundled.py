@@ -20,7 +20,7 @@ def read_reviewed_csv(path: Path = CSV_PATH) -> ImportResult:
     return read_events(path.read_bytes(), OPTIONS)
 
 
-def build(root: Path | None = None) -> store.VersionInfo:
+def build(root: store.Root | None = None) -> store.VersionInfo:
     """Store the reviewed CSV as a version of the bundled dataset (same content, same version), as the
     operator: the bundled dataset is protected from the page."""
     data = CSV_PATH.read_bytes()

@@ -131,7 +131,7 @@ def _import(args: argparse.Namespace) -> int:
         source=data,
         author=store.Author.operator(),
     )
-    rejects_file = str(info.path / "rejects.csv")
+    rejects_file = f"{info.path}/{store.REJECTS_FILE}"  # a directory, or an object store's URL
     _report(result, dataset=dataset_id, rejects_file=rejects_file, as_json=args.json)
     return EXIT_OK
 

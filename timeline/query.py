@@ -21,7 +21,6 @@ import json
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import ibis
 import ibis.expr.datatypes as idt
@@ -29,8 +28,9 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.dataset as pads
 
-from timeline import casualties, reactions, schema, store
+from timeline import casualties, places, reactions, schema, store
 from timeline import frame as frames
 from timeline.engines import Engine
 from timeline.frame import START_US, STOP_US
@@ -384,9 +384,25 @@ def _parquet(engine: Engine, path: str) -> ir.Table:
         with _PARQUET_LOCK:
             table = tables.get(path)
             if table is None:
-                table = _canonical(engine.backend().read_parquet(path), path)
+                table = _canonical(_read_parquet(engine, path), path)
                 tables[path] = table
     return table
+
+
+def _read_parquet(engine: Engine, path: str) -> ir.Table:
+    """A Parquet file as a table of this thread's backend. A local file the engine reads itself; an object
+    store's (timeline.places) Spark reads with the cluster's own filesystems (the URL without the options
+    pyarrow reads), and DuckDB, whose S3 reader (httpfs) is an extension downloaded at run time, through
+    pyarrow's filesystem, as an Arrow dataset (it still pushes its filters and columns down)."""
+    backend = engine.backend()
+    if not places.is_url(path):
+        return backend.read_parquet(path)
+    if engine.kind != "duckdb":
+        return backend.read_parquet(places.without_options(path))
+    filesystem, key = places.arrow_file(path)
+    name = "events_" + hashlib.sha256(path.encode()).hexdigest()[:32]
+    backend.con.register(name, pads.dataset(key, filesystem=filesystem, format="parquet"))
+    return backend.table(name)
 
 
 def _canonical(table: ir.Table, path: str) -> ir.Table:
@@ -410,8 +426,7 @@ def _canonical(table: ir.Table, path: str) -> ir.Table:
 
 
 def version(
-    dataset_id: str, version_id: str, *, max_span_us: int | None = None, root: Path | None = None
+    dataset_id: str, version_id: str, *, max_span_us: int | None = None, root: store.Root | None = None
 ) -> Version:
     """Where an engine finds a stored version's events."""
-    path = store.events_path(dataset_id, version_id, root=root)
-    return Version(dataset_id, version_id, str(path), max_span_us)
+    return Version(dataset_id, version_id, store.events_path(dataset_id, version_id, root=root), max_span_us)

@@ -204,7 +204,7 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def seed_store(root: Path | None = None) -> store.VersionInfo | None:
+def seed_store(root: store.Root | None = None) -> store.VersionInfo | None:
     """Store the bundled dataset, built from its reviewed CSV, when the store holds no dataset yet.
 
     Returns the version written, or None when the store already held data (it is then left untouched)."""

@@ -19,16 +19,13 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import errno
-import fcntl
 import getpass
 import hashlib
 import json
 import mmap
 import os
 import re
-import shutil
 import unicodedata
-import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -44,8 +41,11 @@ import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
 from timeline import frame as frames
-from timeline import schema
+from timeline import places, schema
 from timeline.errors import DatasetNotFound, InvalidDatasetId, TimelineError, UsageError
+from timeline.places import Place
+
+Root = Path | str | Place  # a store: its directory, its object store's URL, or the place itself
 
 DEFAULT_ROOT = Path(__file__).resolve().parents[1] / "data"
 ENV_VAR = "TIMELINE_DATA_DIR"
@@ -128,8 +128,6 @@ Via = Literal["page", "cli"]
 _DATASET_ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
 _VERSION_ID = re.compile(r"[0-9a-f]{12}")
 _SLUG_MAX = 64
-_TMP_PREFIX = ".tmp-"
-_LOCK_FILE = ".lock"
 _LISTED_IN_ERRORS = 10
 # Columns with few distinct values in any dataset: dictionary-encoded in Parquet (free text is not).
 _DICTIONARY_COLUMNS = (
@@ -226,7 +224,7 @@ class VersionInfo:
     version: str
     created: str
     name: str
-    path: Path
+    path: Path | str  # its directory; in an object store, its URL (timeline.places)
     meta: dict
 
     @property
@@ -280,10 +278,13 @@ class Rollups:
     spans: dict[str, pa.Table] = dataclasses.field(default_factory=dict)
 
 
-def store_root() -> Path:
-    """The store directory: $TIMELINE_DATA_DIR if set, else the project's data/ directory."""
+def store_root() -> Path | str:
+    """The store: $TIMELINE_DATA_DIR if set (a directory, or an object store's URL: timeline.places), else
+    the project's data/ directory."""
     configured = os.environ.get(ENV_VAR, "").strip()
-    return Path(configured).expanduser() if configured else DEFAULT_ROOT
+    if not configured:
+        return DEFAULT_ROOT
+    return configured if places.is_url(configured) else Path(configured).expanduser()
 
 
 def slugify(name: str) -> str:
@@ -376,7 +377,7 @@ def save(
     *,
     dataset_id: str,
     append: bool = False,
-    root: Path | None = None,
+    root: Root | None = None,
     source: bytes | mmap.mmap | None = None,
     author: Author | None = None,
 ) -> VersionInfo:
@@ -400,8 +401,8 @@ def save(
     if not isinstance(meta, dict):
         raise UsageError(f"meta must be a dict, got {type(meta).__name__}")
     _meta_json(meta)  # refuse meta JSON cannot hold before touching the disk
-    base = _root(root)
-    with _writing(base), ThreadPoolExecutor(max_workers=1) as pool:
+    place = _root(root)
+    with _writing(place), ThreadPoolExecutor(max_workers=1) as pool:
         # Sorting and encoding the events keeps one core busy: the ids are checked, the source hashed and
         # the rollups counted on the other meanwhile. (An append lays out the merged events, once it has
         # them.)
@@ -413,12 +414,12 @@ def save(
         if source_sha256 is not None:
             meta = {**meta, "source_sha256": source_sha256.result()}
     _refuse([f"event_id is not unique: {', '.join(map(repr, examples))}"] if examples else [])
-    with _writing(base):
-        return _save_locked(base, dataset_id, events, rejects, meta, files, author)
+    with _writing(place):
+        return _save_locked(place, dataset_id, events, rejects, meta, files, author)
 
 
 def _save_locked(
-    base: Path,
+    place: Place,
     dataset_id: str,
     events: pa.Table,
     rejects: pa.Table,
@@ -427,16 +428,16 @@ def _save_locked(
     author: Author | None,
 ) -> VersionInfo:
     """save(), from taking the dataset's lock on; files None: an append (laid out once merged)."""
-    dataset_dir = _dataset_dir_for_writing(base, dataset_id)
-    with _locked(dataset_dir):
-        _remove_leftovers_locked(dataset_dir)
-        everything = _complete_versions(base, dataset_id)
-        versions = _not_withdrawn(everything, _withdrawals(base, dataset_id))
+    place.make_dataset(dataset_id)
+    with place.locked(dataset_id):
+        place.remove_leftovers(dataset_id)
+        everything = _complete_versions(place, dataset_id)
+        versions = _not_withdrawn(everything, _withdrawals(place, dataset_id))
         newest = versions[0] if versions else None
         own_meta = {key: value for key, value in meta.items() if key not in _BOOKKEEPING}
         own_meta["dataset_id"] = dataset_id
         if files is None and newest is not None:
-            events, appended = _merge(_read_events(base, newest), events)
+            events, appended = _merge(_read_events(place, newest), events)
             own_meta.update(_dataset_fields(newest.meta))
             own_meta["parent_version"] = newest.version
             own_meta["appended"] = appended
@@ -449,7 +450,7 @@ def _save_locked(
         existing = {info.version for info in everything}
         if newest is not None and newest.version == version:
             return newest
-        if newest is not None and _same_content(base, newest, parquet, rejects_csv, own_meta):
+        if newest is not None and _same_content(place, newest, parquet, rejects_csv, own_meta):
             return newest
         if newest is not None and version in existing:
             # Re-saving an older version's content makes it current again: a new version whose
@@ -460,8 +461,17 @@ def _save_locked(
         stored_meta = {**own_meta, "version": version, "created": created}
         if author is not None:
             stored_meta["saved_by"] = asdict(author)
-        target = _write_version(dataset_dir, version, files, rejects_csv, stored_meta)
-        info = _version_info_at(base, dataset_id, target.name)
+        place.put_version(
+            dataset_id,
+            version,
+            {
+                EVENTS_FILE: files.events,
+                ROLLUPS_FILE: files.rollups,
+                REJECTS_FILE: rejects_csv,
+                META_FILE: _meta_json(stored_meta),  # last: a version counts once its meta.json is there
+            },
+        )
+        info = _version_info_at(place, dataset_id, version)
         if info is None:
             raise StoreError(f"dataset {dataset_id!r} version {version} was written but cannot be read back")
         return info
@@ -472,87 +482,90 @@ def load(
     version: str | None = None,
     *,
     columns: Sequence[str] | None = None,
-    root: Path | None = None,
+    root: Root | None = None,
 ) -> pa.Table:
     """The events of a version (newest when version is None), with schema.ARROW_SCHEMA; only the given
     canonical columns (in schema order) when columns is set: a column not read costs nothing."""
-    base = _root(root)
-    info = version_info(dataset_id, version, root=base)
-    return _read_events(base, info, columns)
+    place = _root(root)
+    info = version_info(dataset_id, version, root=place)
+    return _read_events(place, info, columns)
 
 
-def events_path(dataset_id: str, version: str | None = None, *, root: Path | None = None) -> Path:
+def events_path(dataset_id: str, version: str | None = None, *, root: Root | None = None) -> str:
     """The events.parquet of a version (newest when version is None), for an engine to read directly.
 
     Checked as load checks: an id that is not a slug, a file outside the store, a missing or withdrawn
     version raise the errors load raises. Its columns are schema.ARROW_SCHEMA's, unless the version was
-    written under an older schema: see events_schema_is_current.
+    written under an older schema: see events_schema_is_current. An absolute path, or in an object store
+    the object's URL (with the store's options: timeline.places).
     """
-    base = _root(root)
-    return _checked_file(base, version_info(dataset_id, version, root=base), EVENTS_FILE).absolute()
+    place = _root(root)
+    info = version_info(dataset_id, version, root=place)
+    return place.location(*_checked_file(place, info, EVENTS_FILE))
 
 
 def events_schema_is_current(
-    dataset_id: str, version: str | None = None, *, root: Path | None = None
+    dataset_id: str, version: str | None = None, *, root: Root | None = None
 ) -> bool:
     """Whether a version's events.parquet has exactly schema.ARROW_SCHEMA (names, types, order, which
     columns are required). False for a version written under an older schema (a column added since is
     missing): an engine must not read its file as it is, but what load gives (the missing nullable
     columns empty). Reads the file's footer only."""
-    base = _root(root)
-    info = version_info(dataset_id, version, root=base)
-    path = _checked_file(base, info, EVENTS_FILE)
-    with _reading_events(info, path):
-        return pq.read_schema(path).equals(schema.ARROW_SCHEMA)
+    place = _root(root)
+    info = version_info(dataset_id, version, root=place)
+    parts = _checked_file(place, info, EVENTS_FILE)
+    with _reading_events(info, place, parts), place.open(*parts) as file:
+        return pq.read_schema(file).equals(schema.ARROW_SCHEMA)
 
 
-def rollups(dataset_id: str, version: str | None = None, *, root: Path | None = None) -> Rollups:
+def rollups(dataset_id: str, version: str | None = None, *, root: Root | None = None) -> Rollups:
     """What a version (newest when version is None) holds, counted once: read from its rollups.parquet.
 
     A version written before rollups were has none: its events are counted (only the columns needed, a
     row group at a time, so memory stays bounded however big it is) and nothing is written into it
     (versions are immutable). Errors as load's.
     """
-    base = _root(root)
-    info = version_info(dataset_id, version, root=base)
-    path = _checked_file(base, info, ROLLUPS_FILE)
-    if not path.exists():
-        return _count_rollups(_read_event_pieces(base, info, frames.LIGHT_COLUMNS))
+    place = _root(root)
+    info = version_info(dataset_id, version, root=place)
+    parts = _checked_file(place, info, ROLLUPS_FILE)
+    if not place.is_file(*parts):
+        return _count_rollups(_read_event_pieces(place, info, frames.LIGHT_COLUMNS))
     try:
-        return _read_rollups(pq.read_table(path))
+        with place.open(*parts) as file:
+            return _read_rollups(pq.read_table(file))
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise StoreError(
             f"the rollups of dataset {dataset_id!r} version {info.version} cannot be read: {exc}",
-            file=str(path),
+            file=place.location(*parts),
         ) from exc
 
 
-def load_rejects(dataset_id: str, version: str | None = None, *, root: Path | None = None) -> pa.Table:
+def load_rejects(dataset_id: str, version: str | None = None, *, root: Root | None = None) -> pa.Table:
     """The rejected input rows of a version: columns line, reason, record."""
-    base = _root(root)
-    info = version_info(dataset_id, version, root=base)
-    path = _checked_file(base, info, REJECTS_FILE)
+    place = _root(root)
+    info = version_info(dataset_id, version, root=place)
+    parts = _checked_file(place, info, REJECTS_FILE)
     try:
-        size = path.stat().st_size
-        return pcsv.read_csv(
-            path,
-            read_options=pcsv.ReadOptions(block_size=min(max(size + 1, 1 << 20), (1 << 31) - 1)),
-            parse_options=pcsv.ParseOptions(newlines_in_values=True),
-            convert_options=pcsv.ConvertOptions(
-                column_types=dict(zip(REJECTS_SCHEMA.names, REJECTS_SCHEMA.types, strict=True)),
-                include_columns=REJECTS_SCHEMA.names,
-                strings_can_be_null=True,
-                quoted_strings_can_be_null=False,
-            ),
-        ).cast(REJECTS_SCHEMA)
+        with place.open(*parts) as file:
+            return pcsv.read_csv(
+                file,
+                read_options=pcsv.ReadOptions(block_size=min(max(file.size() + 1, 1 << 20), (1 << 31) - 1)),
+                parse_options=pcsv.ParseOptions(newlines_in_values=True),
+                convert_options=pcsv.ConvertOptions(
+                    column_types=dict(zip(REJECTS_SCHEMA.names, REJECTS_SCHEMA.types, strict=True)),
+                    include_columns=REJECTS_SCHEMA.names,
+                    strings_can_be_null=True,
+                    quoted_strings_can_be_null=False,
+                ),
+            ).cast(REJECTS_SCHEMA)
     except (pa.ArrowException, OSError) as exc:
         raise StoreError(
             f"the rejected rows of dataset {dataset_id!r} version {info.version} cannot be read: {exc}",
-            file=str(path),
+            file=place.location(*parts),
         ) from exc
 
 
-def version_info(dataset_id: str, version: str | None = None, *, root: Path | None = None) -> VersionInfo:
+def version_info(dataset_id: str, version: str | None = None, *, root: Root | None = None) -> VersionInfo:
     """Describe one version of a dataset; version None means the newest not withdrawn.
 
     A withdrawn version raises VersionWithdrawn, whose message says when, by whom and why.
@@ -560,19 +573,19 @@ def version_info(dataset_id: str, version: str | None = None, *, root: Path | No
     validate_dataset_id(dataset_id)
     if version is not None:
         validate_version_id(version)
-    base = _root(root)
-    withdrawals = _withdrawals(base, dataset_id)
+    place = _root(root)
+    withdrawals = _withdrawals(place, dataset_id)
     if version in withdrawals:
         raise VersionWithdrawn(
             withdrawals[version].notice, hint="`python -m timeline list --all` shows every version"
         )
     if version is not None:
-        info = _version_info_at(base, dataset_id, version)
+        info = _version_info_at(place, dataset_id, version)
         if info is not None:
             return info
-    versions = _not_withdrawn(_complete_versions(base, dataset_id), withdrawals)
+    versions = _not_withdrawn(_complete_versions(place, dataset_id), withdrawals)
     if not versions:
-        available = [dataset.dataset_id for dataset in list_datasets(root=base)]
+        available = [dataset.dataset_id for dataset in list_datasets(root=place)]
         raise DatasetNotFound(
             f"no dataset {dataset_id!r} in the store; available: {_enumerate(available)}",
             hint="`python -m timeline list` shows the datasets",
@@ -585,25 +598,25 @@ def version_info(dataset_id: str, version: str | None = None, *, root: Path | No
     )
 
 
-def list_datasets(*, root: Path | None = None) -> list[DatasetInfo]:
+def list_datasets(*, root: Root | None = None) -> list[DatasetInfo]:
     """Every dataset with at least one complete version not withdrawn, sorted by dataset id."""
-    base = _root(root)
+    place = _root(root)
     datasets = []
-    for dataset_id in _dataset_ids(base):
-        withdrawals = _withdrawals(base, dataset_id)
-        versions = _not_withdrawn(_complete_versions(base, dataset_id), withdrawals)
+    for dataset_id in _dataset_ids(place):
+        withdrawals = _withdrawals(place, dataset_id)
+        versions = _not_withdrawn(_complete_versions(place, dataset_id), withdrawals)
         if versions:
             datasets.append(DatasetInfo(dataset_id, versions[0].name, versions, _latest_first(withdrawals)))
     return datasets
 
 
-def withdrawals(dataset_id: str, *, root: Path | None = None) -> tuple[Withdrawal, ...]:
+def withdrawals(dataset_id: str, *, root: Root | None = None) -> tuple[Withdrawal, ...]:
     """The dataset's withdrawn versions, the latest withdrawal first."""
     return _latest_first(_withdrawals(_root(root), validate_dataset_id(dataset_id)))
 
 
 def withdraw(
-    dataset_id: str, version: str, *, reason: str, author: Author, root: Path | None = None
+    dataset_id: str, version: str, *, reason: str, author: Author, root: Root | None = None
 ) -> Withdrawal:
     """Withdraw a version: hidden from lists, links and exports from now on, kept on disk, and recorded
     (who, when, why) in the dataset's withdrawn.jsonl. Operators only (author.via == "cli"). The only
@@ -615,13 +628,13 @@ def withdraw(
     reason = reason.strip() if isinstance(reason, str) else ""
     if not reason:
         raise UsageError("say why the version is withdrawn", hint="--reason TEXT")
-    base = _root(root)
-    version_info(dataset_id, version, root=base)  # it exists, and is not withdrawn yet
-    with _writing(base), _locked(base / dataset_id):
-        withdrawals = _withdrawals(base, dataset_id)
+    place = _root(root)
+    version_info(dataset_id, version, root=place)  # it exists, and is not withdrawn yet
+    with _writing(place), place.locked(dataset_id):
+        withdrawals = _withdrawals(place, dataset_id)
         if version in withdrawals:
             raise VersionWithdrawn(withdrawals[version].notice)
-        left = _not_withdrawn(_complete_versions(base, dataset_id), withdrawals)
+        left = _not_withdrawn(_complete_versions(place, dataset_id), withdrawals)
         if [v.version for v in left] == [version]:
             raise UsageError(
                 f"version {version} is the only version of {dataset_id!r} left; withdrawing it "
@@ -631,36 +644,29 @@ def withdraw(
         withdrawal = Withdrawal(
             dataset_id, version, datetime.now(UTC).isoformat(timespec="microseconds"), author, reason
         )
-        _append_withdrawal(base / dataset_id, withdrawal)
+        _append_withdrawal(place, dataset_id, withdrawal)
     return withdrawal
 
 
-def remove_leftovers(*, root: Path | None = None) -> int:
+def remove_leftovers(*, root: Root | None = None) -> int:
     """Remove what interrupted writes left behind (.tmp-* entries); how many were removed.
 
     Only in datasets whose lock is free at once: a save holds its dataset's lock while it writes, so under
     the lock every .tmp-* is dead; a dataset being saved to is left for the next start. Never fails: a
     store that cannot be written (read-only, no permission) is simply left as it is.
     """
-    base = _root(root)
+    place = _root(root)
     removed = 0
     try:
-        dataset_ids = _dataset_ids(base)
+        dataset_ids = _dataset_ids(place)
     except OSError:  # a store that cannot be listed: the command that needs it says so
         return 0
     for dataset_id in dataset_ids:
-        if not _has_leftovers(base / dataset_id):
+        if not place.has_leftovers(dataset_id):
             continue  # no lock taken for nothing: looking at a store writes nothing (not even a lock)
-        with contextlib.suppress(OSError), _locked(base / dataset_id, wait=False):
-            removed += _remove_leftovers_locked(base / dataset_id)
+        with contextlib.suppress(OSError), place.locked(dataset_id, wait=False):
+            removed += place.remove_leftovers(dataset_id)
     return removed
-
-
-def _has_leftovers(dataset_dir: Path) -> bool:
-    try:
-        return any(entry.name.startswith(_TMP_PREFIX) for entry in os.scandir(dataset_dir))
-    except OSError:
-        return False
 
 
 def in_stored_order(events: pa.Table) -> pa.Table:
@@ -742,15 +748,12 @@ def _parquet(
     return memoryview(sink.getvalue()).cast("B")  # bytes, as bytes compare (Arrow exports signed chars)
 
 
-def _root(root: Path | None) -> Path:
-    return Path(root) if root is not None else store_root()
+def _root(root: Root | None) -> Place:
+    return places.at(root if root is not None else store_root())
 
 
-def _dataset_ids(base: Path) -> list[str]:
-    try:
-        return sorted(entry.name for entry in os.scandir(base) if _DATASET_ID.fullmatch(entry.name))
-    except (FileNotFoundError, NotADirectoryError):
-        return []
+def _dataset_ids(place: Place) -> list[str]:
+    return sorted(name for name in place.names() if _DATASET_ID.fullmatch(name))
 
 
 _FAULTS = {
@@ -764,15 +767,15 @@ _FAULTS = {
 
 
 @contextlib.contextmanager
-def _writing(base: Path) -> Iterator[None]:
+def _writing(place: Place) -> Iterator[None]:
     """Turn a write the disk refuses into a StoreWriteError that says so plainly, naming the store."""
     try:
         yield
     except OSError as exc:
         why = _FAULTS.get(exc.errno or 0) or exc.strerror or str(exc)
-        where = exc.filename or base
+        where = exc.filename or place
         raise StoreWriteError(
-            f"the data was NOT saved: {why} (writing {where}, in the store {base}); "
+            f"the data was NOT saved: {why} (writing {where}, in the store {place}); "
             "nothing in the store was changed",
             hint=f"free space, make the store writable or set ${ENV_VAR} to another place; then save again",
         ) from exc
@@ -781,10 +784,6 @@ def _writing(base: Path) -> Iterator[None]:
 def _dataset_fields(meta: dict) -> dict:
     """The fields of a version's meta that belong to its dataset, not to the import or the save."""
     return {key: value for key, value in meta.items() if key not in IMPORT_FIELDS and key not in _BOOKKEEPING}
-
-
-def _inside(base: Path, path: Path) -> bool:
-    return path.resolve().is_relative_to(base.resolve())
 
 
 def _enumerate(ids: list[str]) -> str:
@@ -875,7 +874,7 @@ def _content_id(parquet: memoryview, rejects_csv: bytes, meta: dict) -> str:
 
 
 def _same_content(
-    base: Path, newest: VersionInfo, parquet: memoryview, rejects_csv: bytes, meta: dict
+    place: Place, newest: VersionInfo, parquet: memoryview, rejects_csv: bytes, meta: dict
 ) -> bool:
     """Whether newest holds exactly this content, bookkeeping aside (e.g. it restored an older version)."""
     ignored = (*_UNHASHED, "parent_version")
@@ -885,8 +884,8 @@ def _same_content(
         return False
     try:
         return (
-            _checked_file(base, newest, REJECTS_FILE).read_bytes() == rejects_csv
-            and _checked_file(base, newest, EVENTS_FILE).read_bytes() == parquet
+            place.read_bytes(*_checked_file(place, newest, REJECTS_FILE)) == rejects_csv
+            and place.read_bytes(*_checked_file(place, newest, EVENTS_FILE)) == parquet
         )
     except (OSError, DatasetNotFound):
         return False
@@ -1061,65 +1060,20 @@ def _next_created(newest: VersionInfo | None) -> str:
     return now.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def _dataset_dir_for_writing(base: Path, dataset_id: str) -> Path:
-    base.mkdir(parents=True, exist_ok=True)
-    dataset_dir = base / dataset_id
-    try:
-        dataset_dir.mkdir(exist_ok=True)
-    except FileExistsError as exc:
-        raise UsageError(
-            f"cannot create dataset {dataset_id!r}: a file with that name is in the store",
-            file=str(dataset_dir),
-        ) from exc
-    if not dataset_dir.is_dir() or not _inside(base, dataset_dir):
-        raise UsageError(f"cannot write dataset {dataset_id!r}: its directory points outside the store")
-    return dataset_dir
-
-
-@contextlib.contextmanager
-def _locked(dataset_dir: Path, *, wait: bool = True) -> Iterator[None]:
-    """Hold an exclusive lock on the dataset, so writes to it run one at a time (BlockingIOError when
-    wait is False and another holds it)."""
-    fd = os.open(dataset_dir / _LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
-        yield
-    finally:
-        os.close(fd)  # closing the last descriptor releases the lock
-
-
-def _remove_leftovers_locked(dataset_dir: Path) -> int:
-    """Remove the .tmp-* entries of a dataset whose lock the caller holds: no write is under way in them."""
-    removed = 0
-    for entry in os.scandir(dataset_dir):
-        if entry.name.startswith(_TMP_PREFIX):
-            with contextlib.suppress(OSError):
-                if entry.is_dir(follow_symlinks=False):
-                    shutil.rmtree(entry.path)
-                else:
-                    os.unlink(entry.path)
-                removed += 1
-    return removed
-
-
-def _withdrawals(base: Path, dataset_id: str) -> dict[str, Withdrawal]:
+def _withdrawals(place: Place, dataset_id: str) -> dict[str, Withdrawal]:
     """The dataset's withdrawn versions by id. A record that cannot be read hides nothing it might hold:
     it is an error (StoreError), never read as "nothing withdrawn"."""
-    path = base / dataset_id / WITHDRAWALS_FILE
-    if not (base / dataset_id).is_dir() or not _inside(base, base / dataset_id):
+    path = place.location(dataset_id, WITHDRAWALS_FILE)
+    if not place.is_dir(dataset_id) or not place.inside(dataset_id):
         return {}  # no dataset here, or one never read (_complete_versions): nothing to hide
     try:
-        if not _inside(base, path):
-            raise StoreError(
-                f"the withdrawal record of {dataset_id!r} points outside the store", file=str(path)
-            )
-        text = path.read_text(encoding="utf-8")
+        if not place.inside(dataset_id, WITHDRAWALS_FILE):
+            raise StoreError(f"the withdrawal record of {dataset_id!r} points outside the store", file=path)
+        text = place.read_bytes(dataset_id, WITHDRAWALS_FILE).decode("utf-8")
     except FileNotFoundError:
         return {}
     except (OSError, UnicodeDecodeError) as exc:
-        raise StoreError(
-            f"the withdrawal record of {dataset_id!r} cannot be read: {exc}", file=str(path)
-        ) from exc
+        raise StoreError(f"the withdrawal record of {dataset_id!r} cannot be read: {exc}", file=path) from exc
     found = {}
     # Lines end at "\n" only: a reason may hold U+2028 or U+0085, which json leaves as they are.
     for number, line in enumerate(text.split("\n"), start=1):
@@ -1138,7 +1092,7 @@ def _withdrawals(base: Path, dataset_id: str) -> dict[str, Withdrawal]:
             _parse_created(withdrawal.withdrawn)
         except (ValueError, KeyError, TypeError, AttributeError, UsageError) as exc:
             raise StoreError(
-                f"the withdrawal record of {dataset_id!r} is damaged: {exc}", file=str(path), row=number
+                f"the withdrawal record of {dataset_id!r} is damaged: {exc}", file=path, row=number
             ) from exc
         found[withdrawal.version] = withdrawal
     return found
@@ -1154,12 +1108,11 @@ def _not_withdrawn(
     return tuple(info for info in versions if info.version not in withdrawals)
 
 
-def _append_withdrawal(dataset_dir: Path, withdrawal: Withdrawal) -> None:
-    """Add one line to the withdrawal record: the old lines and the new one written to a temporary file,
-    then renamed over the record in one step (a reader sees the old record or the new, never half)."""
-    path = dataset_dir / WITHDRAWALS_FILE
+def _append_withdrawal(place: Place, dataset_id: str, withdrawal: Withdrawal) -> None:
+    """Add one line to the withdrawal record, rewritten whole (a reader sees the old record or the new,
+    never half)."""
     try:
-        before = path.read_bytes()
+        before = place.read_bytes(dataset_id, WITHDRAWALS_FILE)
     except FileNotFoundError:
         before = b""
     if before and not before.endswith(b"\n"):
@@ -1170,80 +1123,21 @@ def _append_withdrawal(dataset_dir: Path, withdrawal: Withdrawal) -> None:
         "by": asdict(withdrawal.by),
         "reason": withdrawal.reason,
     }
-    tmp = dataset_dir / f"{_TMP_PREFIX}{uuid.uuid4().hex}"
-    try:
-        _write_file(
-            tmp, before + (json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
-        )
-        os.rename(tmp, path)
-        _fsync_dir(dataset_dir)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    place.replace(
+        dataset_id,
+        WITHDRAWALS_FILE,
+        before + (json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8"),
+    )
 
 
-def _write_file(path: Path, data: bytes | memoryview) -> None:
-    with open(path, "xb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_version(
-    dataset_dir: Path, version: str, files: _VersionFiles, rejects_csv: bytes, meta: dict
-) -> Path:
-    """Write the files into a temporary directory, then rename it into place in one step."""
-    meta_json = _meta_json(meta)
-    tmp = dataset_dir / f"{_TMP_PREFIX}{uuid.uuid4().hex}"
-    target = dataset_dir / version
-    tmp.mkdir()
-    try:
-        _write_file(tmp / EVENTS_FILE, files.events)
-        _write_file(tmp / ROLLUPS_FILE, files.rollups)
-        _write_file(tmp / REJECTS_FILE, rejects_csv)
-        _write_file(tmp / META_FILE, meta_json)
-        _fsync_dir(tmp)
-        try:
-            os.rename(tmp, target)
-        except OSError as exc:
-            if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
-                raise
-            if _is_complete(target):
-                # Same id means same content: keep the version already there.
-                shutil.rmtree(tmp, ignore_errors=True)
-                return target
-            # A damaged directory under a version name is never shown; set it aside, keep its files.
-            os.rename(target, dataset_dir / f".broken-{version}-{uuid.uuid4().hex}")
-            os.rename(tmp, target)
-        _fsync_dir(dataset_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return target
-
-
-def _is_complete(version_dir: Path) -> bool:
-    return version_dir.is_dir() and all((version_dir / name).is_file() for name in VERSION_FILES)
-
-
-def _version_info_at(base: Path, dataset_id: str, version: str) -> VersionInfo | None:
-    """The version if its directory is complete, inside the store and has a readable meta.json."""
-    version_dir = base / dataset_id / version
-    if not _is_complete(version_dir):
-        return None
-    if not all(_inside(base, version_dir / name) for name in VERSION_FILES):
+def _version_info_at(place: Place, dataset_id: str, version: str) -> VersionInfo | None:
+    """The version if all its files are there, inside the store, with a readable meta.json."""
+    if not all(place.inside(dataset_id, version, name) for name in VERSION_FILES):
+        return None  # checked first: a directory that links outside the store is never even listed
+    if not set(VERSION_FILES) <= place.files(dataset_id, version):
         return None
     try:
-        meta = json.loads((version_dir / META_FILE).read_text(encoding="utf-8"))
+        meta = json.loads(place.read_bytes(dataset_id, version, META_FILE).decode("utf-8"))
         created = str(meta["created"])
         _parse_created(created)
     except (OSError, ValueError, KeyError, TypeError):
@@ -1251,49 +1145,54 @@ def _version_info_at(base: Path, dataset_id: str, version: str) -> VersionInfo |
     if not isinstance(meta, dict):
         return None
     name = meta.get("name") if isinstance(meta.get("name"), str) and meta.get("name") else dataset_id
-    return VersionInfo(dataset_id, version, created, name, version_dir, meta)
+    where = (
+        place.path(dataset_id, version)
+        if isinstance(place, places.LocalPlace)
+        else f"{place}/{dataset_id}/{version}"
+    )
+    return VersionInfo(dataset_id, version, created, name, where, meta)
 
 
-def _complete_versions(base: Path, dataset_id: str) -> tuple[VersionInfo, ...]:
+def _complete_versions(place: Place, dataset_id: str) -> tuple[VersionInfo, ...]:
     """The complete versions of a dataset, newest first (by created, then version id)."""
-    dataset_dir = base / dataset_id
-    if not dataset_dir.is_dir() or not _inside(base, dataset_dir):
+    if not place.is_dir(dataset_id) or not place.inside(dataset_id):
         return ()
     try:
-        names = [entry.name for entry in os.scandir(dataset_dir) if _VERSION_ID.fullmatch(entry.name)]
+        names = [name for name in place.names(dataset_id) if _VERSION_ID.fullmatch(name)]
     except OSError:
         return ()
-    infos = [info for name in names if (info := _version_info_at(base, dataset_id, name)) is not None]
+    infos = [info for name in names if (info := _version_info_at(place, dataset_id, name)) is not None]
     infos.sort(key=lambda info: (_parse_created(info.created), info.version), reverse=True)
     return tuple(infos)
 
 
-def _checked_file(base: Path, info: VersionInfo, name: str) -> Path:
-    path = base / info.dataset_id / info.version / name
-    if not _inside(base, path):
+def _checked_file(place: Place, info: VersionInfo, name: str) -> tuple[str, str, str]:
+    """The path parts of a version's file, checked to lie inside the store."""
+    parts = (info.dataset_id, info.version, name)
+    if not place.inside(*parts):
         raise DatasetNotFound(f"dataset {info.dataset_id!r} version {info.version} is not inside the store")
-    return path
+    return parts
 
 
-def _read_events(base: Path, info: VersionInfo, columns: Sequence[str] | None = None) -> pa.Table:
-    path = _checked_file(base, info, EVENTS_FILE)
+def _read_events(place: Place, info: VersionInfo, columns: Sequence[str] | None = None) -> pa.Table:
+    parts = _checked_file(place, info, EVENTS_FILE)
     wanted = _wanted_schema(columns)
-    with _reading_events(info, path):
-        if columns is None:
-            table = pq.read_table(path)
-        else:
-            stored = set(pq.read_schema(path).names)
-            table = pq.read_table(path, columns=[name for name in wanted.names if name in stored])
+    with _reading_events(info, place, parts), place.open(*parts) as file:
+        events = pq.ParquetFile(file, pre_buffer=True)  # reads coalesced: an object store's round trips
+        stored = set(events.schema_arrow.names)
+        table = events.read(
+            columns=None if columns is None else [name for name in wanted.names if name in stored]
+        )
     return table if table.schema.equals(wanted) else _upgrade(table, info, wanted)
 
 
-def _read_event_pieces(base: Path, info: VersionInfo, columns: Sequence[str]) -> Iterator[pa.Table]:
+def _read_event_pieces(place: Place, info: VersionInfo, columns: Sequence[str]) -> Iterator[pa.Table]:
     """The given canonical columns of a version's events, _ROWS_PER_GROUP rows at a time: what is held
     at once stays bounded, however many events the version has."""
-    path = _checked_file(base, info, EVENTS_FILE)
+    parts = _checked_file(place, info, EVENTS_FILE)
     wanted = _wanted_schema(columns)
-    with _reading_events(info, path):
-        events = pq.ParquetFile(path)
+    with _reading_events(info, place, parts), place.open(*parts) as file:
+        events = pq.ParquetFile(file)
         stored = set(events.schema_arrow.names)
         present = [name for name in wanted.names if name in stored]
         for batch in events.iter_batches(batch_size=_ROWS_PER_GROUP, columns=present):
@@ -1307,14 +1206,14 @@ def _wanted_schema(columns: Sequence[str] | None) -> pa.Schema:
 
 
 @contextlib.contextmanager
-def _reading_events(info: VersionInfo, path: Path) -> Iterator[None]:
+def _reading_events(info: VersionInfo, place: Place, parts: Sequence[str]) -> Iterator[None]:
     """Turn a failure to read a version's events into a StoreError naming the version and the file."""
     try:
         yield
     except (pa.ArrowException, OSError) as exc:
         raise StoreError(
             f"the events of dataset {info.dataset_id!r} version {info.version} cannot be read: {exc}",
-            file=str(path),
+            file=place.location(*parts),
         ) from exc
 
 
