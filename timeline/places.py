@@ -113,12 +113,6 @@ class LocalPlace:
     def __str__(self) -> str:
         return str(self.root)
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, LocalPlace) and other.root == self.root
-
-    def __hash__(self) -> int:
-        return hash(self.root)
-
     def path(self, *parts: str) -> Path:
         return self.root.joinpath(*parts)
 
@@ -243,12 +237,6 @@ class ObjectPlace:
 
     def __str__(self) -> str:
         return without_options(self.url).rstrip("/")  # the options are not where it is
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, ObjectPlace) and other.url == self.url
-
-    def __hash__(self) -> int:
-        return hash(self.url)
 
     def key(self, *parts: str) -> str:
         return "/".join((self.base, *parts))
