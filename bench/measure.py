@@ -32,18 +32,21 @@ SHOWING = re.compile(r"Showing ([\d,]+) of ([\d,]+) events")
 
 def project_import(path: Path, dataset_id: str, root: Path) -> tuple[dict[str, float], dict[str, Any]]:
     """The project's import of path into a fresh store at root, as `python -m timeline import` runs it
-    (read_file maps the file into memory, read_events, store.save): its times and summary."""
-    from timeline import store
-    from timeline.ingest import ImportOptions, read_events, read_file, version_meta
+    (streamed_import.read_path: a file of up to two batches mapped into memory and read whole, a larger
+    one read in batches and spilled to disk; then store.save): its times and summary."""
+    from timeline import store, streamed_import
+    from timeline.ingest import ImportOptions, version_meta
 
     t0 = time.perf_counter()
     max_bytes = max(path.stat().st_size + 1, ImportOptions.max_bytes)
-    data = read_file(path, max_bytes)
     options = ImportOptions(file_name=path.name, max_bytes=max_bytes)
-    result = read_events(data, options)
+    source, result = streamed_import.read_path(path, options)
     t1 = time.perf_counter()
     meta = version_meta(result, name=dataset_id, source_file=path.name, options=options)
-    info = store.save(result.events, result.rejects, meta, dataset_id=dataset_id, root=root, source=data)
+    try:
+        info = store.save(result.events, result.rejects, meta, dataset_id=dataset_id, root=root, source=source)
+    finally:
+        result.close()
     t2 = time.perf_counter()
     parquet_bytes = (info.path / store.EVENTS_FILE).stat().st_size
     summary = {**result.summary(), "version": info.version, "parquet_bytes": parquet_bytes}

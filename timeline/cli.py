@@ -15,9 +15,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import NoReturn, TextIO
 
-from timeline import engines, exports, sniff, store
+from timeline import engines, exports, sniff, store, streamed_import
 from timeline.errors import BadInputError, TimelineError, UsageError
-from timeline.ingest import ImportOptions, ImportResult, read_events, read_file, version_meta
+from timeline.ingest import ImportOptions, ImportResult, version_meta
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_USAGE = 0, 1, 2
 _SHOWN_REJECTS = 10
@@ -55,10 +55,15 @@ def _options(args: argparse.Namespace) -> ImportOptions:
     )
 
 
-def _read(args: argparse.Namespace) -> tuple[sniff.Content, ImportResult]:
-    """The file's content (store.save hashes it) and what it imports as."""
-    data = read_file(Path(args.file), args.max_bytes)
-    return data, read_events(data, _options(args))
+@contextlib.contextmanager
+def _read(args: argparse.Namespace) -> Iterator[tuple[sniff.Content | Path, ImportResult]]:
+    """What was read (store.save hashes it: the content, or a large file's path) and what it imports as;
+    events spilled to disk are removed on leaving."""
+    source, result = streamed_import.read_path(Path(args.file), _options(args))
+    try:
+        yield source, result
+    finally:
+        result.close()
 
 
 def _nothing_usable(result: ImportResult, file_name: str, hint: str | None = None) -> BadInputError:
@@ -116,31 +121,31 @@ def _report(result: ImportResult, *, dataset: str | None, rejects_file: str | No
 
 
 def _import(args: argparse.Namespace) -> int:
-    data, result = _read(args)
-    if result.accepted == 0:
-        raise _nothing_usable(result, Path(args.file).name, "`validate` lists every rejected row and why")
-    name = args.name or Path(args.file).stem
-    dataset_id = store.slugify(name)
-    meta = version_meta(result, name=name, source_file=Path(args.file).name, options=_options(args))
-    info = store.save(
-        result.events,
-        result.rejects,
-        meta,
-        dataset_id=dataset_id,
-        append=args.append,
-        source=data,
-        author=store.Author.operator(),
-    )
-    rejects_file = f"{info.path}/{store.REJECTS_FILE}"  # a directory, or an object store's URL
-    _report(result, dataset=dataset_id, rejects_file=rejects_file, as_json=args.json)
+    with _read(args) as (source, result):
+        if result.accepted == 0:
+            raise _nothing_usable(result, Path(args.file).name, "`validate` lists every rejected row and why")
+        name = args.name or Path(args.file).stem
+        dataset_id = store.slugify(name)
+        meta = version_meta(result, name=name, source_file=Path(args.file).name, options=_options(args))
+        info = store.save(
+            result.events,
+            result.rejects,
+            meta,
+            dataset_id=dataset_id,
+            append=args.append,
+            source=source,
+            author=store.Author.operator(),
+        )
+        rejects_file = f"{info.path}/{store.REJECTS_FILE}"  # a directory, or an object store's URL
+        _report(result, dataset=dataset_id, rejects_file=rejects_file, as_json=args.json)
     return EXIT_OK
 
 
 def _validate(args: argparse.Namespace) -> int:
-    _, result = _read(args)
-    _report(result, dataset=None, rejects_file=None, as_json=args.json)
-    if result.accepted == 0:
-        raise _nothing_usable(result, Path(args.file).name)
+    with _read(args) as (_, result):
+        _report(result, dataset=None, rejects_file=None, as_json=args.json)
+        if result.accepted == 0:
+            raise _nothing_usable(result, Path(args.file).name)
     return EXIT_OK
 
 

@@ -123,6 +123,7 @@ class Parsed:
     ok: np.ndarray
     errors: np.ndarray
     notices: list[str] = field(default_factory=list)
+    order_votes: OrderVotes = field(default_factory=lambda: OrderVotes())
 
     def take(self, mask: np.ndarray) -> Parsed:
         """Only the rows where mask is true."""
@@ -134,7 +135,42 @@ class Parsed:
             self.ok[mask],
             self.errors[mask],
             self.notices,
+            self.order_votes,
         )
+
+
+@dataclass(frozen=True)
+class OrderVotes:
+    """What a column's numeric dates say about their order: how many read only day-first (a second
+    number over 12), only month-first (a first number over 12), and how many numeric dates there are.
+    Votes add up, so the pieces of one column decide as the whole column would."""
+
+    only_day: int = 0
+    only_month: int = 0
+    numeric: int = 0
+
+    def __add__(self, other: OrderVotes) -> OrderVotes:
+        return OrderVotes(
+            self.only_day + other.only_day, self.only_month + other.only_month, self.numeric + other.numeric
+        )
+
+    def decide(self, column: str) -> tuple[bool, list[str]]:
+        """Whether the column reads day-first, and what to tell the user about the choice."""
+        if self.only_day and self.only_month:
+            dayfirst = self.only_day >= self.only_month
+            return dayfirst, [
+                f"Column {column!r} mixes day-first and month-first dates; read as "
+                f"{'day-first' if dayfirst else 'month-first'} (the majority); "
+                "rows that contradict it are rejected."
+            ]
+        if self.only_day or self.only_month:
+            return bool(self.only_day), []
+        if not self.numeric:
+            return False, []
+        return False, [
+            f"Column {column!r}: all {self.numeric} numeric dates are ambiguous "
+            "(every day and month is 12 or less); read as month-first. Choose day-first if that is wrong."
+        ]
 
 
 @dataclass
@@ -155,6 +191,8 @@ class DateParts:
     is_epoch: np.ndarray = None  # type: ignore[assignment]
     matched: np.ndarray = None  # type: ignore[assignment]
     error: np.ndarray = None  # type: ignore[assignment]
+    # What the numeric dates said about their order: see OrderVotes.
+    order_votes: OrderVotes = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         for name in ("year", "month", "day", "hour", "minute", "second", "micro", "offset", "epoch_us"):
@@ -163,6 +201,7 @@ class DateParts:
         self.is_epoch = np.zeros(self.n, dtype=bool)
         self.matched = np.zeros(self.n, dtype=bool)
         self.error = np.full(self.n, None, dtype=object)
+        self.order_votes = OrderVotes()
 
 
 def _ints(struct: pa.StructArray, name: str) -> np.ndarray:
@@ -260,30 +299,14 @@ def _read_numeric(
     second = _ints(struct, "second_part")
     year_text = struct.field("year")
     year = _century(_ints(struct, "year"), pc.utf8_length(year_text).to_numpy(zero_copy_only=False))
-    notices = []
     fits_dayfirst = (second >= 1) & (second <= 12)
     fits_monthfirst = (first >= 1) & (first <= 12)
+    parts.order_votes = OrderVotes(
+        int(np.sum(fits_dayfirst & ~fits_monthfirst)), int(np.sum(fits_monthfirst & ~fits_dayfirst)), len(idx)
+    )
+    notices = []
     if date_order == "auto":
-        only_day = int(np.sum(fits_dayfirst & ~fits_monthfirst))
-        only_month = int(np.sum(fits_monthfirst & ~fits_dayfirst))
-        if only_day and only_month:
-            dayfirst = only_day >= only_month
-            notices.append(
-                f"Column {column!r} mixes day-first and month-first dates; read as "
-                f"{'day-first' if dayfirst else 'month-first'} (the majority); "
-                "rows that contradict it are rejected."
-            )
-        elif only_day:
-            dayfirst = True
-        elif only_month:
-            dayfirst = False
-        else:
-            dayfirst = False
-            notices.append(
-                f"Column {column!r}: all {len(idx)} numeric dates are ambiguous "
-                "(every day and month is 12 or less); "
-                "read as month-first. Choose day-first if that is wrong."
-            )
+        dayfirst, notices = parts.order_votes.decide(column)
     else:
         dayfirst = date_order == "dayfirst"
     day, month = (first, second) if dayfirst else (second, first)

@@ -23,6 +23,7 @@ import pyarrow.csv as pacsv
 from timeline import dates, presets, sniff
 from timeline import schema as s
 from timeline.errors import BadInputError, UsageError
+from timeline.spilled import SpilledEvents
 
 _MB = 1024 * 1024  # as Streamlit counts server.maxUploadSize
 DEFAULT_MAX_BYTES = 200 * _MB  # matches server.maxUploadSize in .streamlit/config.toml
@@ -49,12 +50,14 @@ _LONGEST_MARKER = max(len(marker) for marker in _MISSING_MARKERS)
 _MISSING_COORDINATES = (-9.0, -99.0, -999.0, -9999.0)  # "unknown" codes, as the slow path's ^-9+$
 _NUMERIC_FIELDS = (s.FATALITIES, s.INJURED, s.LATITUDE, s.LONGITUDE)
 _URL_PATTERN = r"https?://[^\s;,<>\"']+"
-_REJECT_SCHEMA = pa.schema([("line", pa.int64()), ("reason", pa.string()), ("record", pa.string())])
+REJECT_SCHEMA = pa.schema([("line", pa.int64()), ("reason", pa.string()), ("record", pa.string())])
 SAMPLES_PER_COLUMN = 3
 SAMPLE_CHARS = 60  # a sample shows what a column holds: a 5 MB cell is cut, not carried along
 _HEX_DIGITS = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+_HASH_KEY = "0123456789123456"  # pandas' default SipHash key: the ids of every file imported so far
+_SECOND_HASH_KEY = "timeline-2nd-key"  # an independent hash, to confirm repeats across batches
 _HASHED_ROWS = 1 << 16  # rows joined and hashed at once: 20 MB of text for a typical event row
-_SAMPLED_ROWS = 2000  # samples come from the top of the file: a million rows cost no more than ten
+SAMPLED_ROWS = 2000  # samples come from the top of the file: a million rows cost no more than ten
 # What an import is doing, in the order it does it: read_events names each stage as it starts.
 STAGES: tuple[str, ...] = (
     "checking the encoding",
@@ -82,7 +85,7 @@ class ImportOptions:
 class ImportResult:
     """What an import produced: the events, the rejected rows and the counts that must add up."""
 
-    events: pa.Table
+    events: pa.Table | SpilledEvents  # spilled: a large file read in batches (see streamed_import)
     rejects: pa.Table
     rows_read: int
     duplicates: int
@@ -98,6 +101,11 @@ class ImportResult:
     @property
     def accepted(self) -> int:
         return self.events.num_rows
+
+    def close(self) -> None:
+        """Remove the events spilled to disk, if any (once they are saved, or not wanted)."""
+        if isinstance(self.events, SpilledEvents):
+            self.events.close()
 
     @property
     def rejected(self) -> int:
@@ -119,7 +127,7 @@ class ImportResult:
 
 
 @dataclass
-class _Rows:
+class Records:
     """Raw records as string columns, with the physical line each starts on (found when first asked
     for: only rejected rows need it, and counting a large file's lines is not free)."""
 
@@ -197,48 +205,123 @@ def _read(
     on_stage(next(stages))
     text = sniff.decode(data, file_name=name)
     on_stage(next(stages))
-    layout = sniff.detect_layout(text, file_name=name)
+    found = file_layout(text.utf8, text.encoding, options)
+    on_stage(next(stages))
+    rows = _read_rows(text.utf8, found.layout, found.names, found.skip)
+    _reject_unclosed_quote(rows, text.utf8, found.layout.delimiter)
+    rows_read = rows.table.num_rows + len(rows.structural)
+    if rows_read == 0:
+        raise BadInputError("the file has a header row but no data rows", file=name)
+    mapping = presets.resolve_mapping(found.names, found.preset, options.mapping)
+    notices, top = list(rows.notices), samples(rows.table)
+    read = import_rows(rows, found, mapping, options, pool, on_stage=lambda: on_stage(next(stages)))
+    if read.id_notice:
+        notices.append(read.id_notice)
+    if read.mapping.get(s.ACTOR) and read.all_unknown_actors and read.events.num_rows:
+        notices.append(one_lane_notice(read.mapping))
+    return ImportResult(
+        events=read.events,
+        rejects=read.rejects,
+        rows_read=rows_read,
+        duplicates=read.duplicates,
+        mapping=read.mapping,
+        preset=found.preset.name,
+        encoding=text.encoding,
+        delimiter=found.layout.delimiter,
+        notices=tuple(notices + read.date_notices),
+        columns=tuple(found.names),
+        samples=top,
+    )
+
+
+@dataclass(frozen=True)
+class FileLayout:
+    """What the top of a file decides for all its rows: the encoding, delimiter and header, the known
+    layout (preset) it matches, the column names and how many lines come before the first record."""
+
+    encoding: str
+    layout: sniff.Layout
+    preset: presets.Preset
+    names: tuple[str, ...]
+    skip: int
+
+
+def file_layout(utf8: sniff.Content, encoding: str, options: ImportOptions) -> FileLayout:
+    """The layout of UTF-8 text (a whole file, or enough of its top for sniff.detect_layout)."""
+    layout = sniff.detect_layout(sniff.Text(utf8, encoding), file_name=options.file_name)
     if layout.field_count > options.max_columns:
         # Refused before anything is done per column.
         raise BadInputError(
             f"the file has {layout.field_count:,} columns; an import reads at most {options.max_columns:,}",
-            file=name,
+            file=options.file_name,
             hint="keep only the columns the timeline needs (a date, who, what, ...) and import it again",
         )
     preset = presets.detect(layout.header, layout.field_count)
     if preset.column_names is not None:
-        names, skip = preset.column_names, 0
-    else:
-        names, skip = sniff.unique_names(layout.header), layout.header_lines
-    on_stage(next(stages))
-    rows = _read_rows(text.utf8, layout, names, skip)
-    _reject_unclosed_quote(rows, text.utf8, layout.delimiter)
-    rows_read = rows.table.num_rows + len(rows.structural)
-    if rows_read == 0:
-        raise BadInputError("the file has a header row but no data rows", file=name)
-    mapping = presets.resolve_mapping(names, preset, options.mapping)
-    raw = rows.table
-    notices = list(rows.notices)
+        return FileLayout(encoding, layout, preset, preset.column_names, 0)
+    return FileLayout(encoding, layout, preset, sniff.unique_names(layout.header), layout.header_lines)
 
+
+@dataclass
+class RowsImported:
+    """What import_rows made of some records: events, rejected rows and what the whole file's counts,
+    ids and notices are made from (a file read in batches adds these up: see streamed_import)."""
+
+    events: pa.Table
+    rejects: pa.Table  # REJECT_SCHEMA
+    reject_rows: np.ndarray  # the position in the records of each reject (-1: not a record Arrow read)
+    duplicates: int
+    mapping: dict[str, str]
+    id_notice: str | None
+    ids_from_column: bool  # the event ids are the id column's values
+    first_occurrences: np.ndarray  # per record: not an exact duplicate of a record before it
+    kept: np.ndarray  # per record: stored as an event
+    hashes: tuple[np.ndarray, np.ndarray] | None  # per record: two independent 64-bit hashes, if asked for
+    source_ids: pa.ChunkedArray | None  # per record: the id column, cleaned (if one is mapped)
+    date_notices: list[str]
+    order_votes: dates.OrderVotes
+    all_unknown_actors: bool  # no event (or none) states its actor
+
+
+def import_rows(
+    rows: Records,
+    found: FileLayout,
+    mapping: dict[str, str],
+    options: ImportOptions,
+    pool: ThreadPoolExecutor,
+    *,
+    on_stage: Callable[[], object] = lambda: None,
+    find_time_columns: bool = True,
+    hash_rows: bool = False,
+) -> RowsImported:
+    """The events and rejected rows of records read from a file with this layout and mapping (a copy is
+    completed with the time columns found, when find_time_columns). hash_rows: hash every record (two
+    independent hashes), even where a unique id column makes it needless. on_stage is called as each of
+    the last three STAGES starts. rows is used up: its records are dropped as the events are built."""
+    name, preset = options.file_name, found.preset
+    raw = rows.table
+    mapping = dict(mapping)
     # Arrow's kernels and numpy release the GIL: once the CSV reader (which keeps both cores busy) is
     # done, the id and source columns are cleaned and read on the second core while this one cleans
     # the other columns and reads the dates. Neither needs the other's results.
     side_fields = {f: mapping[f] for f in (s.EVENT_ID, s.SOURCE_NAME, s.SOURCE_URL) if f in mapping}
-    side = pool.submit(_ids_and_sources, raw, side_fields, preset)
+    side = pool.submit(_ids_and_sources, raw, side_fields, preset, hash_rows)
     main_clean = _without_missing_markers(raw.drop_columns(_side_only(side_fields, mapping)))
-    on_stage(next(stages))
-    _find_time_columns(mapping, main_clean, name)
+    on_stage()
+    if find_time_columns:
+        _find_time_columns(mapping, main_clean, name)
     start = _read_start(main_clean, mapping, preset, options)
-    on_stage(next(stages))
-    side_clean, (keep, event_ids, id_notice), sources = side.result()
+    on_stage()
+    side_clean, identity, sources = side.result()
     # By name in one dict: a table's look-up by name scans its schema, once per column of a wide file.
     cleaned = {**_by_name(side_clean), **_by_name(main_clean)}
     clean = pa.table([cleaned[c] for c in raw.column_names], names=raw.column_names)
+    keep = identity.keep.copy()
     duplicates = int((~keep).sum())
     rejects: list[tuple[np.ndarray, list[str]]] = []
 
     for column, value, reason in preset.not_events:
-        if column in names:
+        if column in found.names:
             marked = pc.fill_null(pc.equal(pc.utf8_lower(clean[column]), value), False).to_numpy(
                 zero_copy_only=False
             )
@@ -248,14 +331,14 @@ def _read(
 
     bad = keep & ~start.ok
     bad_idx = np.flatnonzero(bad)
-    rejects.append((bad_idx, _date_reasons(clean, mapping, start, bad_idx)))
+    rejects.append((np.flatnonzero(bad), _date_reasons(clean, mapping, start, bad_idx)))
     keep &= start.ok
 
-    if id_notice:
-        notices.append(id_notice)
-    reject_table = _reject_table(raw, rows, rejects, layout.delimiter)
-    samples = _samples(raw)
-    on_stage(next(stages))
+    reject_table, reject_rows = _reject_table(raw, rows, rejects, found.layout.delimiter)
+    source_ids = clean[mapping[s.EVENT_ID]] if s.EVENT_ID in mapping else None
+    on_stage()
+    event_ids, first_occurrences = identity.ids, identity.keep
+    id_notice, ids_from_column, hashes = identity.notice, identity.from_column, identity.hashes
     if keep.all():
         events = _build_events(clean, start, event_ids, mapping, preset, options, sources)
     else:
@@ -263,7 +346,8 @@ def _read(
         # dropped first, so each column read is freed as its copy is made: the text is never held twice
         # (ten million rows are 3 GB of it).
         column_names, columns = clean.column_names, clean.columns
-        del raw, rows, side, side_clean, main_clean, cleaned, clean, sources
+        rows.table = rows.line_numbers = None
+        del raw, rows, side, side_clean, main_clean, cleaned, clean, sources, identity
         kept = pa.array(np.flatnonzero(keep))
         for i, column in enumerate(columns):
             columns[i] = column.take(kept)
@@ -272,20 +356,21 @@ def _read(
         events = _build_events(
             kept_rows, start.take(keep), event_ids.take(kept), mapping, preset, options, None
         )
-    if lane_notice := _one_lane_notice(events, mapping):
-        notices.append(lane_notice)
-    return ImportResult(
+    return RowsImported(
         events=events,
         rejects=reject_table,
-        rows_read=rows_read,
+        reject_rows=reject_rows,
         duplicates=duplicates,
         mapping=mapping,
-        preset=preset.name,
-        encoding=text.encoding,
-        delimiter=layout.delimiter,
-        notices=tuple(notices + start.notices),
-        columns=tuple(names),
-        samples=samples,
+        id_notice=id_notice,
+        ids_from_column=ids_from_column,
+        first_occurrences=first_occurrences,
+        kept=keep,
+        hashes=hashes,
+        source_ids=source_ids,
+        date_notices=start.notices,
+        order_votes=start.order_votes,
+        all_unknown_actors=_all_unknown_actors(events),
     )
 
 
@@ -293,10 +378,10 @@ def _by_name(table: pa.Table) -> dict[str, pa.ChunkedArray]:
     return dict(zip(table.column_names, table.columns, strict=True))
 
 
-def _samples(raw: pa.Table) -> dict[str, tuple[str, ...]]:
+def samples(raw: pa.Table) -> dict[str, tuple[str, ...]]:
     """Each input column's first distinct values in the top rows (missing markers left out), each cut to
     SAMPLE_CHARS characters."""
-    top = _without_missing_markers(raw.slice(0, _SAMPLED_ROWS))
+    top = _without_missing_markers(raw.slice(0, SAMPLED_ROWS))
     samples = {}
     for name, column in zip(top.column_names, top.columns, strict=True):
         first = pc.unique(column.drop_null())[:SAMPLES_PER_COLUMN]  # in order of first appearance
@@ -304,14 +389,17 @@ def _samples(raw: pa.Table) -> dict[str, tuple[str, ...]]:
     return samples
 
 
-def _one_lane_notice(events: pa.Table, mapping: Mapping[str, str]) -> str | None:
-    """Say so where the actor column is empty in every event: the timeline has one lane, not one per actor."""
-    if s.ACTOR not in mapping or events.num_rows == 0:
-        return None
+def _all_unknown_actors(events: pa.Table) -> bool:
+    """Whether no event states its actor (every one is in the UNKNOWN_ACTOR lane)."""
+    if events.num_rows == 0:
+        return True
     actors = events[s.ACTOR]
     # The first event settles it for nearly every file, without comparing a million names.
-    if actors[0].as_py() != s.UNKNOWN_ACTOR or not pc.all(pc.equal(actors, s.UNKNOWN_ACTOR)).as_py():
-        return None
+    return actors[0].as_py() == s.UNKNOWN_ACTOR and pc.all(pc.equal(actors, s.UNKNOWN_ACTOR)).as_py()
+
+
+def one_lane_notice(mapping: Mapping[str, str]) -> str:
+    """What to say where the actor column is empty in every event: the timeline has one lane."""
     return (
         f"{mapping[s.ACTOR]!r} is empty: every event is in one lane, {s.UNKNOWN_ACTOR!r}. "
         "Choose another column as the actor for one lane per actor."
@@ -334,7 +422,7 @@ def version_meta(result: ImportResult, *, name: str, source_file: str, options: 
 # --- reading records -----------------------------------------------------------------------------
 
 
-def _read_rows(utf8: sniff.Content, layout: sniff.Layout, names: tuple[str, ...], skip: int) -> _Rows:
+def _read_rows(utf8: sniff.Content, layout: sniff.Layout, names: tuple[str, ...], skip: int) -> Records:
     """Records via Arrow's CSV reader; ragged or blank-line files go through Python's csv module."""
     delimiter = layout.delimiter
     quoted = utf8.find(b'"') != -1
@@ -349,13 +437,13 @@ def _read_rows(utf8: sniff.Content, layout: sniff.Layout, names: tuple[str, ...]
     if table is None:  # a ragged row, or a quote Arrow cannot follow
         return _read_rows_python(utf8, delimiter, names, skip)
     read, kept = table, None
-    empty = _all_empty(table)
+    empty = all_empty(table)
     if pc.any(empty).as_py() and (utf8.find(b"\n\n") != -1 or utf8.find(b"\n\r\n") != -1):
         # Arrow reads a blank line as a row of empty fields; a blank line is no row. (Looking for the
         # rows first: searching a large file for a blank line costs more than reading a column.)
         kept = pc.invert(empty).to_numpy(zero_copy_only=False)
         table = table.filter(kept)
-    return _Rows(table, functools.partial(_line_numbers, read, utf8, skip, quoted, kept), [], [])
+    return Records(table, functools.partial(_line_numbers, read, utf8, skip, quoted, kept), [], [])
 
 
 def _arrow_rows(
@@ -391,7 +479,7 @@ def _physical_lines(utf8: sniff.Content) -> int:
     return sniff.count_byte(utf8, b"\n") + (0 if utf8[-1:] == b"\n" else 1)
 
 
-def _all_empty(table: pa.Table) -> pa.ChunkedArray:
+def all_empty(table: pa.Table) -> pa.ChunkedArray:
     """Whether every field of a row is the empty string."""
     empty = pc.equal(table.column(0), "")
     for column in table.columns[1:]:
@@ -415,7 +503,7 @@ def _line_numbers(
     return lines if kept is None else lines[kept]
 
 
-def _reject_unclosed_quote(rows: _Rows, utf8: sniff.Content, delimiter: str) -> None:
+def _reject_unclosed_quote(rows: Records, utf8: sniff.Content, delimiter: str) -> None:
     """A quote that is never closed swallows the rest of the file into one record: report, not import it."""
     if rows.table.num_rows == 0:
         return
@@ -450,7 +538,7 @@ def _records(reader: Iterator[list[str]]) -> Iterator[list[str]]:
         ) from None
 
 
-def _read_rows_python(utf8: sniff.Content, delimiter: str, names: tuple[str, ...], skip: int) -> _Rows:
+def _read_rows_python(utf8: sniff.Content, delimiter: str, names: tuple[str, ...], skip: int) -> Records:
     width = len(names)
     columns: list[list[str]] = [[] for _ in names]
     lines: list[int] = []
@@ -480,7 +568,7 @@ def _read_rows_python(utf8: sniff.Content, delimiter: str, names: tuple[str, ...
         notices.append(
             f"{short} rows had fewer fields than the header; their missing fields were read as empty."
         )
-    return _Rows(table, lambda: np.array(lines, dtype=np.int64), structural, notices)
+    return Records(table, lambda: np.array(lines, dtype=np.int64), structural, notices)
 
 
 def _side_only(side_fields: Mapping[str, str], mapping: Mapping[str, str]) -> list[str]:
@@ -489,10 +577,10 @@ def _side_only(side_fields: Mapping[str, str], mapping: Mapping[str, str]) -> li
     return sorted(set(side_fields.values()) - elsewhere)
 
 
-def _ids_and_sources(raw: pa.Table, side_fields: Mapping[str, str], preset: presets.Preset):
+def _ids_and_sources(raw: pa.Table, side_fields: Mapping[str, str], preset: presets.Preset, hash_rows: bool):
     """The id and source columns cleaned, the identities read from them, and the sources."""
     clean = _without_missing_markers(raw.select(sorted(set(side_fields.values()))))
-    identities = _identities(raw, clean, side_fields, preset)
+    identities = _identities(raw, clean, side_fields, preset, hash_rows)
     sources = _sources(*(_source_text(clean, side_fields, preset, f) for f in (s.SOURCE_NAME, s.SOURCE_URL)))
     return clean, identities, sources
 
@@ -553,19 +641,21 @@ def _joined(table: pa.Table) -> pa.Array:
     return joined.combine_chunks().cast(pa.binary())
 
 
-def _row_hashes(table: pa.Table) -> np.ndarray:
-    """Each row's 64-bit hash: pandas' SipHash of its joined fields, which made every id saved so far.
+def _row_hashes(table: pa.Table, keys: tuple[str, ...] = (_HASH_KEY,)) -> list[np.ndarray]:
+    """Each row's 64-bit hash per key: pandas' SipHash of its joined fields (the first key's made every id
+    saved so far).
 
     The rows are joined and hashed a slice at a time: as bytes objects, which pandas hashes without
     encoding them again (a str would be), and without a copy of the whole file's text held at once."""
-    hashes = np.empty(table.num_rows, dtype=np.uint64)
+    hashes = [np.empty(table.num_rows, dtype=np.uint64) for _ in keys]
     for start in range(0, table.num_rows, _HASHED_ROWS):
         joined = _joined(table.slice(start, _HASHED_ROWS)).to_numpy(zero_copy_only=False)
-        hashes[start : start + len(joined)] = pd.util.hash_array(joined, categorize=False)
+        for hashed, key in zip(hashes, keys, strict=True):
+            hashed[start : start + len(joined)] = pd.util.hash_array(joined, hash_key=key, categorize=False)
     return hashes
 
 
-def _hex(values: np.ndarray) -> pa.Array:
+def hex_digits(values: np.ndarray) -> pa.Array:
     """Each uint64 as 16 lower-case hex digits ("%016x"), built as one Arrow string buffer (a byte a
     digit: ten million ids take 160 MB on the way, not the 1.3 GB a uint64 a digit would)."""
     octets = values.astype(">u8").view(np.uint8).reshape(-1, 8)  # most significant first
@@ -645,6 +735,8 @@ def _read_start(
         parts, tz=options.tz, column=mapping.get(presets.DATE, mapping.get(presets.YEAR, ""))
     )
     parsed.notices = date_notices
+    if parts is not None:
+        parsed.order_votes = parts.order_votes
     if s.UTC_OFFSET_MINUTES in mapping:
         # A file that states each event's offset beside a UTC time (this tool's own export) keeps it.
         stated, _ = _integers_signed(clean[mapping[s.UTC_OFFSET_MINUTES]].combine_chunks())
@@ -828,20 +920,36 @@ def _sources(name_values: pa.Array, url_values: pa.Array) -> tuple[pa.Array, pa.
     return name, url, name_cell_kept, url_cell_kept
 
 
+@dataclass(frozen=True)
+class _Identity:
+    """Which rows are first occurrences (not exact duplicates), every row's event id, whether those are
+    the id column's, a notice, and the rows' two hashes where they were computed with both keys."""
+
+    keep: np.ndarray
+    ids: pa.Array | pa.ChunkedArray
+    from_column: bool
+    notice: str | None
+    hashes: tuple[np.ndarray, np.ndarray] | None
+
+
 def _identities(
-    raw: pa.Table, clean: pa.Table, mapping: Mapping[str, str], preset: presets.Preset
-) -> tuple[np.ndarray, pa.Array, str | None]:
-    """Which rows are first occurrences (not exact duplicates), every row's event id, and a notice.
+    raw: pa.Table, clean: pa.Table, mapping: Mapping[str, str], preset: presets.Preset, hash_rows: bool
+) -> _Identity:
+    """Which rows are first occurrences, and every row's event id (see _Identity).
 
     An id column serves when its values are unique among the distinct rows; otherwise ids are a
     stable hash of the row's content. A unique id column also proves there are no identical rows,
-    so the rows need not be hashed at all.
+    so the rows need not be hashed at all (unless hash_rows asks for both hashes of every row).
     """
     n = raw.num_rows
     ids = clean[mapping[s.EVENT_ID]] if s.EVENT_ID in mapping else None
-    if ids is not None and ids.null_count == 0 and len(pc.unique(ids)) == n:
-        return np.ones(n, dtype=bool), ids, None
-    hashes = _row_hashes(raw)
+    unique_ids = ids is not None and ids.null_count == 0 and len(pc.unique(ids)) == n
+    if unique_ids and not hash_rows:
+        return _Identity(np.ones(n, dtype=bool), ids, True, None, None)
+    hashes, *second = _row_hashes(raw, (_HASH_KEY, _SECOND_HASH_KEY) if hash_rows else (_HASH_KEY,))
+    both = (hashes, second[0]) if hash_rows else None
+    if unique_ids:
+        return _Identity(np.ones(n, dtype=bool), ids, True, None, both)
     # codes[i] numbers row i's hash among the distinct hashes, in the order they first appear.
     codes, distinct_hashes = pd.factorize(hashes)
     repeated = len(distinct_hashes) < n
@@ -853,25 +961,34 @@ def _identities(
         kept_ids = ids.filter(pa.array(keep))
         distinct = len(pc.unique(kept_ids))
         if kept_ids.null_count == 0 and distinct == len(kept_ids):
-            return keep, ids, None
-        notice = (
-            f"Column {mapping[s.EVENT_ID]!r} cannot serve as event id ({distinct} distinct values in "
-            f"{len(kept_ids)} rows{', some empty' if kept_ids.null_count else ''}); "
-            "ids were computed from each row's content instead."
-        )
-    hashed = _hex(hashes)
-    if repeated:
-        # Identical rows kept as distinct incidents get the occurrence number: still stable on re-import.
-        shared = np.flatnonzero(np.bincount(codes)[codes] > 1)
-        repeat = pd.Series(codes[shared]).groupby(codes[shared]).cumcount().to_numpy()
-        again, occurrence = shared[repeat > 0], repeat[repeat > 0] + 1
-        numbered = pc.binary_join_element_wise(
-            hashed.take(again), pa.array(occurrence).cast(pa.string()), "-"
-        )
-        later = np.zeros(n, dtype=bool)
-        later[again] = True
-        hashed = pc.replace_with_mask(hashed, pa.array(later), numbered)
-    return keep, hashed, notice
+            return _Identity(keep, ids, True, None, both)
+        notice = id_column_notice(mapping[s.EVENT_ID], distinct, len(kept_ids), kept_ids.null_count > 0)
+    return _Identity(keep, hashed_ids(hashes, codes if repeated else None), False, notice, both)
+
+
+def id_column_notice(column: str, distinct: int, rows: int, some_empty: bool) -> str:
+    """What to say where an id column cannot serve: its values repeat among distinct rows, or are missing."""
+    return (
+        f"Column {column!r} cannot serve as event id ({distinct} distinct values in "
+        f"{rows} rows{', some empty' if some_empty else ''}); "
+        "ids were computed from each row's content instead."
+    )
+
+
+def hashed_ids(hashes: np.ndarray, codes: np.ndarray | None) -> pa.Array:
+    """Event ids from row hashes: 16 hex digits, and where rows share a hash (codes: pd.factorize of the
+    hashes, None where none repeats), the second and later of them its occurrence number too
+    ("…-2"): identical rows kept as distinct incidents still get stable ids on re-import."""
+    hashed = hex_digits(hashes)
+    if codes is None:
+        return hashed
+    shared = np.flatnonzero(np.bincount(codes)[codes] > 1)
+    repeat = pd.Series(codes[shared]).groupby(codes[shared]).cumcount().to_numpy()
+    again, occurrence = shared[repeat > 0], repeat[repeat > 0] + 1
+    numbered = pc.binary_join_element_wise(hashed.take(again), pa.array(occurrence).cast(pa.string()), "-")
+    later = np.zeros(len(hashes), dtype=bool)
+    later[again] = True
+    return pc.replace_with_mask(hashed, pa.array(later), numbered)
 
 
 def _first_occurrences(raw: pa.Table, codes: np.ndarray) -> np.ndarray:
@@ -1050,13 +1167,15 @@ def _build_events(
 
 
 def _reject_table(
-    raw: pa.Table, rows: _Rows, rejects: list[tuple[np.ndarray, list[str]]], delimiter: str
-) -> pa.Table:
-    lines, reasons, records = [], [], []
+    raw: pa.Table, rows: Records, rejects: list[tuple[np.ndarray, list[str]]], delimiter: str
+) -> tuple[pa.Table, np.ndarray]:
+    """The rejected rows by line, and the position of each among the records (-1: rows.structural)."""
+    lines, reasons, records, positions = [], [], [], []
     for line, reason, record in rows.structural:
         lines.append(line)
         reasons.append(reason)
         records.append(record)
+        positions.append(-1)
     for idx, why in rejects:
         if len(idx) == 0:
             continue
@@ -1070,5 +1189,7 @@ def _reject_table(
             lines.append(int(rows.lines[position]))
             reasons.append(reason)
             records.append(buffer.getvalue())
-    table = pa.table([lines, reasons, records], schema=_REJECT_SCHEMA)
-    return table.take(pc.sort_indices(table, sort_keys=[("line", "ascending")]))
+            positions.append(int(position))
+    table = pa.table([lines, reasons, records], schema=REJECT_SCHEMA)
+    order = pc.sort_indices(table, sort_keys=[("line", "ascending")])
+    return table.take(order), np.array(positions, dtype=np.int64)[order.to_numpy()]

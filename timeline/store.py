@@ -24,6 +24,7 @@ import hashlib
 import json
 import mmap
 import os
+import queue
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
@@ -44,6 +45,7 @@ from timeline import frame as frames
 from timeline import places, schema
 from timeline.errors import DatasetNotFound, InvalidDatasetId, TimelineError, UsageError
 from timeline.places import Place
+from timeline.spilled import SpilledEvents
 
 Root = Path | str | Place  # a store: its directory, its object store's URL, or the place itself
 
@@ -367,18 +369,53 @@ class _VersionFiles:
 
     @classmethod
     def of(cls, events: pa.Table) -> _VersionFiles:
-        return cls(_events_parquet(events), _rollups_parquet(events))
+        return cls(_events_parquet(events), _rollups_parquet(_light_pieces(events)))
+
+    @classmethod
+    def of_spilled(cls, events: SpilledEvents) -> tuple[_VersionFiles, pa.ChunkedArray | None]:
+        """The files of spilled events, read back once in STORED_ORDER (this thread encodes each group
+        while a second counts the one before: both release the GIL), and their event ids, unless the
+        importer has checked them over the whole file (SpilledEvents.ids_unique)."""
+        light: queue.Queue[pa.Table | None] = queue.Queue(maxsize=2)
+        event_ids: list[pa.ChunkedArray] = []
+
+        def counted() -> bytes:
+            pieces = iter(light.get, None)
+            try:
+                return _rollups_parquet(pieces)
+            finally:
+                for _ in pieces:  # never leave the encoder waiting on a full queue
+                    pass
+
+        def groups() -> Iterator[pa.Table]:
+            try:
+                for group in events.in_order(in_stored_order, _ROWS_PER_GROUP):
+                    light.put(group.select(list(frames.LIGHT_COLUMNS)))
+                    if not events.ids_unique:
+                        event_ids.append(group[schema.EVENT_ID])
+                    yield group
+            finally:
+                light.put(None)
+
+        sorting = pq.SortingColumn.from_ordering(schema.ARROW_SCHEMA, list(STORED_ORDER))
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rollups") as pool:
+            rollups = pool.submit(counted)
+            parquet = _parquet(groups(), schema.ARROW_SCHEMA, sorting_columns=sorting)
+            if events.ids_unique:
+                return cls(parquet, rollups.result()), None
+            ids = pa.chunked_array([chunk for column in event_ids for chunk in column.chunks], pa.string())
+            return cls(parquet, rollups.result()), ids
 
 
 def save(
-    events: pa.Table,
+    events: pa.Table | SpilledEvents,
     rejects: pa.Table,
     meta: dict,
     *,
     dataset_id: str,
     append: bool = False,
     root: Root | None = None,
-    source: bytes | mmap.mmap | None = None,
+    source: bytes | mmap.mmap | Path | None = None,
     author: Author | None = None,
 ) -> VersionInfo:
     """Store events, rejects and meta as a new version of dataset_id (or return the identical newest one).
@@ -387,16 +424,21 @@ def save(
     append=True they are merged with the newest version's, de-duplicated by event_id (a stored row wins
     over a new one with the same id); the new version keeps the dataset-level fields of the newest
     version's meta (every field but IMPORT_FIELDS: name, anchor...). source is the file the events were
-    read from: meta records its SHA-256 as source_sha256 (hashed on a second core while the Parquet is
-    encoded). author is recorded as saved_by; a protected dataset refuses any author but the command
-    line's (ProtectedDataset). A write the disk refuses raises StoreWriteError, and nothing is saved.
+    read from (its content or its path): meta records its SHA-256 as source_sha256 (hashed on a second
+    core while the Parquet is encoded). events may be SpilledEvents (see spilled): they are read back in
+    order a range at a time, or, for an append, whole. author is recorded as saved_by; a protected
+    dataset refuses any author but the command line's (ProtectedDataset). A write the disk refuses
+    raises StoreWriteError, and nothing is saved.
     """
     validate_dataset_id(dataset_id)
     if author is not None and not isinstance(author, Author):
         raise UsageError(f"author must be a store.Author, got {type(author).__name__}")
     if (refusal := write_refusal(dataset_id, author)) is not None:
         raise ProtectedDataset(refusal)
-    events = _conform_events(events)
+    if isinstance(events, SpilledEvents) and append:
+        events = events.to_table()  # merged with the stored events in memory (see README: limits)
+    if not isinstance(events, SpilledEvents):
+        events = _conform_events(events)
     rejects = _conform_rejects(rejects)
     if not isinstance(meta, dict):
         raise UsageError(f"meta must be a dict, got {type(meta).__name__}")
@@ -406,16 +448,31 @@ def save(
         # Sorting and encoding the events keeps one core busy: the ids are checked, the source hashed and
         # the rollups counted on the other meanwhile. (An append lays out the merged events, once it has
         # them.)
-        repeated = pool.submit(_repeated_event_ids, events)
-        source_sha256 = None if source is None else pool.submit(lambda: hashlib.sha256(source).hexdigest())
-        counted = None if append else pool.submit(_rollups_parquet, events)
-        files = None if append else _VersionFiles(_events_parquet(events), counted.result())
-        examples = repeated.result()
+        source_sha256 = None if source is None else pool.submit(_sha256, source)
+        if isinstance(events, SpilledEvents):
+            files, event_ids = _VersionFiles.of_spilled(events)
+            # Where the importer has checked the ids over the whole file, they are not counted again.
+            examples = (
+                [] if events.ids_unique else _repeated_event_ids(pa.table({schema.EVENT_ID: event_ids}))
+            )
+        else:
+            repeated = pool.submit(_repeated_event_ids, events)
+            counted = None if append else pool.submit(_rollups_parquet, _light_pieces(events))
+            files = None if append else _VersionFiles(_events_parquet(events), counted.result())
+            examples = repeated.result()
         if source_sha256 is not None:
             meta = {**meta, "source_sha256": source_sha256.result()}
     _refuse([f"event_id is not unique: {', '.join(map(repr, examples))}"] if examples else [])
     with _writing(place):
         return _save_locked(place, dataset_id, events, rejects, meta, files, author)
+
+
+def _sha256(source: bytes | mmap.mmap | Path) -> str:
+    """The source file's SHA-256: of its content, or read from its path a buffer at a time."""
+    if isinstance(source, Path):
+        with source.open("rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    return hashlib.sha256(source).hexdigest()
 
 
 def _save_locked(
@@ -899,10 +956,15 @@ def _merge(stored: pa.Table, new: pa.Table) -> tuple[pa.Table, int]:
     return pa.concat_tables([stored, fresh]), fresh.num_rows
 
 
-def _rollups_parquet(events: pa.Table) -> bytes:
-    """A version's rollups.parquet: its events counted (see _ROLLUPS_SCHEMA)."""
+def _light_pieces(events: pa.Table) -> Iterator[pa.Table]:
+    """The events' frames.LIGHT_COLUMNS, a row group's worth at a time."""
     light = events.select(list(frames.LIGHT_COLUMNS))
-    pieces = (light.slice(offset, _ROWS_PER_GROUP) for offset in range(0, light.num_rows, _ROWS_PER_GROUP))
+    return (light.slice(offset, _ROWS_PER_GROUP) for offset in range(0, light.num_rows, _ROWS_PER_GROUP))
+
+
+def _rollups_parquet(pieces: Iterable[pa.Table]) -> bytes:
+    """A version's rollups.parquet: events, given in pieces of frames.LIGHT_COLUMNS, counted (see
+    _ROLLUPS_SCHEMA)."""
     counted = _count_rollups(pieces)
     columns, values, counts = [], [], []
     for name in ROLLUP_COLUMNS:
