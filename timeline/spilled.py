@@ -1,12 +1,12 @@
 """Events too many to hold in memory at once: written to parts on disk as an import reads them, and
 read back in order a range of time at a time.
 
-This is an external sort. Each part is sorted by timestamp before it is written, in record batches
-whose first and last timestamps are kept. Reading back, the timeline is cut into ranges of about
-BUCKET_ROWS events; for each range, only the batches of each part that reach into it are read, its
-events are put in order, and they are handed on in groups. Memory holds one range, never the dataset.
-Events sharing one timestamp stay in one range, so a range holds more than BUCKET_ROWS where more
-events than that share an instant.
+This is an external sort. Each part is sorted by timestamp before it is written, in record batches;
+its timestamps stay in memory. Reading back, the timeline is cut into ranges of about BUCKET_ROWS
+events; for each range, only the batches of each part that reach into it are read (once: a batch two
+ranges share is kept for the second), its events are put in order, and they are handed on in groups.
+Memory holds one range and the timestamps, never the dataset. Events sharing one timestamp stay in one
+range, so a range holds more than BUCKET_ROWS where more events than that share an instant.
 
 Parts are Arrow IPC files, LZ4-compressed: written and read back several times faster than Parquet's
 encoding allows, and at a fifth of the text's size (what a disk takes in is what limits an import).
@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 from timeline import schema as s
 
 BUCKET_ROWS = 1 << 19
-_PART_BATCH_ROWS = 1 << 14
+_PART_BATCH_ROWS = 1 << 12
 _LZ4 = pa.ipc.IpcWriteOptions(compression="lz4")
 ROW = "__row"  # a hidden column: the event's record's position among the rows read, from 0
 Fix = Callable[[pa.Table], pa.Table]  # what is done to each piece read back (drop rows, set ids)
@@ -36,8 +36,8 @@ Fix = Callable[[pa.Table], pa.Table]  # what is done to each piece read back (dr
 @dataclass(frozen=True)
 class _Part:
     path: Path
-    first: np.ndarray  # the first (smallest) timestamp of each record batch, microseconds
-    last: np.ndarray  # the last (largest)
+    stamps: np.ndarray  # every row's timestamp, microseconds, in the part's (ascending) order
+    starts: np.ndarray  # the first row of each record batch, and the row count at the end
 
 
 class SpilledEvents:
@@ -47,7 +47,6 @@ class SpilledEvents:
     def __init__(self, directory: str | Path | None = None) -> None:
         self._directory = Path(tempfile.mkdtemp(prefix="timeline-events-", dir=directory))
         self._parts: list[_Part] = []
-        self._stamps: list[np.ndarray] = []
         self._fix: Fix | None = None
         self.ids_unique = False  # see finish
         self._rows = 0
@@ -69,10 +68,8 @@ class SpilledEvents:
         with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, events.schema, options=_LZ4) as writer:
             for batch in batches:
                 writer.write_batch(batch)
-        sizes = np.array([batch.num_rows for batch in batches], dtype=np.int64)
-        ends = np.cumsum(sizes)
-        self._parts.append(_Part(path, stamps[ends - sizes], stamps[ends - 1]))
-        self._stamps.append(stamps)
+        starts = np.cumsum([0] + [batch.num_rows for batch in batches], dtype=np.int64)
+        self._parts.append(_Part(path, stamps, starts))
         self._rows += events.num_rows
 
     def finish(self, rows: int, fix: Fix | None = None, *, ids_unique: bool = False) -> None:
@@ -88,8 +85,9 @@ class SpilledEvents:
         gives a table's rows, which must sort by timestamp first."""
         carried: list[pa.Table] = []
         held = 0
+        last_read: dict[int, tuple[int, pa.RecordBatch]] = {}  # per part: a batch the next range reads too
         for low, high in self._ranges():
-            pieces = [self._fixed(piece) for piece in self._pieces(low, high)]
+            pieces = [self._fixed(piece) for piece in self._pieces(low, high, last_read)]
             if not pieces:
                 continue
             carried.append(order(pa.concat_tables(pieces)))
@@ -126,28 +124,37 @@ class SpilledEvents:
     def _ranges(self) -> Iterator[tuple[int, int]]:
         """Consecutive timestamp ranges [low, high), each holding about BUCKET_ROWS events (or all of
         one timestamp), that together cover every event."""
-        stamps = np.sort(np.concatenate(self._stamps)) if self._stamps else np.empty(0, np.int64)
+        stamps = np.sort(np.concatenate([part.stamps for part in self._parts] or [np.empty(0, np.int64)]))
         if not len(stamps):
             return
         bounds = np.unique(stamps[::BUCKET_ROWS])
         highs = np.append(bounds[1:], stamps[-1] + 1)
         yield from zip(bounds.tolist(), highs.tolist(), strict=True)
 
-    def _pieces(self, low: int, high: int) -> Iterator[pa.Table]:
-        """The spilled rows with a timestamp in [low, high), reading only the batches that reach it."""
-        for part in self._parts:
-            reaching = np.flatnonzero((part.last >= low) & (part.first < high))
-            if not len(reaching):
+    def _pieces(
+        self, low: int, high: int, last_read: dict[int, tuple[int, pa.RecordBatch]]
+    ) -> Iterator[pa.Table]:
+        """The spilled rows with a timestamp in [low, high): of each part, the slice of its batches that
+        holds them (a part is sorted), each batch read once (last_read keeps one the next range needs)."""
+        for number, part in enumerate(self._parts):
+            first, stop = np.searchsorted(part.stamps, [low, high]).tolist()
+            if first == stop:
                 continue
-            inside = (part.first[reaching] >= low) & (part.last[reaching] < high)
+            batches = range(
+                int(np.searchsorted(part.starts, first, side="right")) - 1,
+                int(np.searchsorted(part.starts, stop, side="left")),
+            )
             with pa.OSFile(str(part.path)) as source:
                 reader = pa.ipc.open_file(source)
-                for index, whole in zip(reaching.tolist(), inside.tolist(), strict=True):
-                    batch = reader.get_batch(index)
-                    if not whole:  # a batch at an end of the range: only its rows inside it
-                        stamps = pc.cast(batch[s.TIMESTAMP], pa.int64())
-                        batch = batch.filter(pc.and_(pc.greater_equal(stamps, low), pc.less(stamps, high)))
-                    yield pa.Table.from_batches([batch])
+                for index in batches:
+                    kept = last_read.get(number)
+                    batch = kept[1] if kept is not None and kept[0] == index else reader.get_batch(index)
+                    begin, end = part.starts[index], part.starts[index + 1]
+                    if end > stop:  # the next range starts in this batch
+                        last_read[number] = (index, batch)
+                    yield pa.Table.from_batches(
+                        [batch.slice(max(first - begin, 0), min(stop, end) - max(first, begin))]
+                    )
 
 
 def _read(path: Path) -> pa.Table:
