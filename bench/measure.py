@@ -44,7 +44,9 @@ def project_import(path: Path, dataset_id: str, root: Path) -> tuple[dict[str, f
     t1 = time.perf_counter()
     meta = version_meta(result, name=dataset_id, source_file=path.name, options=options)
     try:
-        info = store.save(result.events, result.rejects, meta, dataset_id=dataset_id, root=root, source=source)
+        info = store.save(
+            result.events, result.rejects, meta, dataset_id=dataset_id, root=root, source=source
+        )
     finally:
         result.close()
     t2 = time.perf_counter()

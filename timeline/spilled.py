@@ -14,9 +14,11 @@ encoding allows, and at a fifth of the text's size (what a disk takes in is what
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,19 +88,30 @@ class SpilledEvents:
         carried: list[pa.Table] = []
         held = 0
         last_read: dict[int, tuple[int, pa.RecordBatch]] = {}  # per part: a batch the next range reads too
-        for low, high in self._ranges():
-            pieces = [self._fixed(piece) for piece in self._pieces(low, high, last_read)]
-            if not pieces:
-                continue
-            carried.append(order(pa.concat_tables(pieces)))
-            held += carried[-1].num_rows
-            if held < rows_per_group:
-                continue
-            ready = pa.concat_tables(carried)
-            whole = held - held % rows_per_group
-            for start in range(0, whole, rows_per_group):
-                yield ready.slice(start, rows_per_group)
-            carried, held = [ready.slice(whole)], held - whole
+
+        def ordered(bounds: tuple[int, int]) -> pa.Table | None:
+            pieces = list(self._pieces(*bounds, last_read))
+            return order(self._fixed(pa.concat_tables(pieces))) if pieces else None
+
+        # The next range is read and ordered on a thread of its own while the caller takes this one's
+        # groups (both release the GIL): two ranges are held at most.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="spilled") as reader:
+            ranges = self._ranges()
+            coming = [reader.submit(ordered, bounds) for bounds in itertools.islice(ranges, 1)]
+            while coming:
+                table = coming.pop().result()
+                coming = [reader.submit(ordered, bounds) for bounds in itertools.islice(ranges, 1)]
+                if table is None:
+                    continue
+                carried.append(table)
+                held += table.num_rows
+                if held < rows_per_group:
+                    continue
+                ready = pa.concat_tables(carried)
+                whole = held - held % rows_per_group
+                for start in range(0, whole, rows_per_group):
+                    yield ready.slice(start, rows_per_group)
+                carried, held = [ready.slice(whole)], held - whole
         if held:
             yield pa.concat_tables(carried)
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -159,7 +159,10 @@ class _Stream:
         found_time_columns = False
         votes, all_unknown = dates.OrderVotes(), True
         line, offset = self.found.skip, 0
-        with ThreadPoolExecutor(max_workers=1) as pool:
+        spilling: Future[None] | None = None
+        # A batch's events are spilled (sorted, compressed, written) on a thread of their own while the
+        # next batch is read: both release the GIL. One batch waits at most.
+        with ThreadPoolExecutor(max_workers=1) as pool, ThreadPoolExecutor(max_workers=1) as spiller:
             for table, last in self._tables():
                 records, line = _records(table, line)
                 del table  # import_rows drops the records as it builds the events
@@ -187,9 +190,13 @@ class _Stream:
                 all_unknown &= read.all_unknown_actors
                 rejects.append(read.rejects)
                 reject_rows.append(np.where(read.reject_rows >= 0, read.reject_rows + offset, -1))
-                spilled.add(_with_hidden_columns(read, offset, hash_rows))
+                if spilling is not None:
+                    spilling.result()
+                spilling = spiller.submit(spilled.add, _with_hidden_columns(read, offset, hash_rows))
                 self.batches.append(_kept(read, rows, order, hash_rows))
                 offset += rows
+            if spilling is not None:
+                spilling.result()
         if offset == 0:
             raise BadInputError("the file has a header row but no data rows", file=self.options.file_name)
         date_notices = self._settle_date_order(votes, date_order)
@@ -271,10 +278,13 @@ class _Stream:
         first_hashes = np.concatenate([b.hashes[0] for b in self.batches])
         first = np.concatenate([b.first_occurrences for b in self.batches])
         batch_of = np.repeat(np.arange(len(self.batches)), [b.rows for b in self.batches])
-        codes, distinct = pd.factorize(first_hashes)
         duplicate_rows = numbered_rows = numbers = np.empty(0, np.int64)
-        if len(distinct) < len(first_hashes):
-            shared = np.flatnonzero(np.bincount(codes)[codes] > 1)
+        ranked = np.sort(first_hashes)  # a sort finds repeats sooner than a hash table of every row
+        repeated = np.unique(ranked[1:][ranked[1:] == ranked[:-1]])
+        if len(repeated):
+            found = np.minimum(np.searchsorted(repeated, first_hashes), len(repeated) - 1)
+            shared = np.flatnonzero(repeated[found] == first_hashes)
+            codes = pd.factorize(first_hashes[shared])[0]
             if not self.found.preset.rows_are_distinct:
                 second_hashes = np.concatenate([b.hashes[1] for b in self.batches])
                 pairs = pd.DataFrame(
@@ -286,7 +296,7 @@ class _Stream:
                 )
                 first_batch = pairs.groupby(["first", "second"], sort=False)["batch"].transform("first")
                 duplicate_rows = shared[(first_batch.to_numpy() < batch_of[shared]) & first[shared]]
-            repeat = pd.Series(codes[shared]).groupby(codes[shared]).cumcount().to_numpy()
+            repeat = pd.Series(codes).groupby(codes).cumcount().to_numpy()
             numbered_rows, numbers = shared[repeat > 0], repeat[repeat > 0] + 1
         kept = np.concatenate([b.kept for b in self.batches])
         events = spilled.num_rows - int(kept[duplicate_rows].sum())
