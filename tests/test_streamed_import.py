@@ -403,3 +403,39 @@ def test_read_path_reads_small_files_whole(tmp_path: Path) -> None:
     source, result = streamed_import.read_path(path, _options(path))
     assert isinstance(result.events, pa.Table) and not isinstance(source, Path)
     assert bytes(source) == path.read_bytes()
+
+
+def test_appending_merges_a_version_a_piece_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--append of a file read in batches onto a stored version, and of a small file onto that: the
+    stored events win over new ones with the same id, the new ones are added, the count says how many,
+    and nothing spilled is left behind."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    root = tmp_path / "store"
+    first = _write(
+        tmp_path / "first.csv", ["id", *HEADER], [[f"ev-{i}", *r] for i, r in enumerate(_rows(800))]
+    )
+    changed = [[f"ev-{i}", *r[:3], "Changed title", r[4]] for i, r in enumerate(_rows(1200))]
+    second = _write(tmp_path / "second.csv", ["id", *HEADER], changed)
+    for path, append in ((first, False), (second, True)):
+        result = _streamed(path, 8000)
+        assert isinstance(result.events, SpilledEvents)
+        meta = ingest.version_meta(result, name="merged", source_file=path.name, options=_options(path))
+        try:
+            info = store.save(
+                result.events, result.rejects, meta, dataset_id="merged", append=append, root=root
+            )
+        finally:
+            result.close()
+    assert info.meta["appended"] == 400 and info.meta["rows"] == 1200
+    events = pq.read_table(info.path / store.EVENTS_FILE)
+    titles = dict(zip(events[s.EVENT_ID].to_pylist(), events[s.TITLE].to_pylist(), strict=True))
+    assert titles["ev-5"] == "Event 5" and titles["ev-900"] == "Changed title"
+    assert events.equals(store.in_stored_order(events))
+    small = _whole(_write(tmp_path / "small.csv", ["id", *HEADER], [["ev-2000", *_rows(1)[0]], changed[3]]))
+    meta = ingest.version_meta(small, name="merged", source_file="small.csv", options=_options(first))
+    info = store.save(small.events, small.rejects, meta, dataset_id="merged", append=True, root=root)
+    assert (info.meta["appended"], info.meta["rows"]) == (1, 1201)
+    assert os.listdir(tmp_path / "tmp") == []

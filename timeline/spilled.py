@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 
 from timeline import schema as s
 
-BUCKET_ROWS = 1 << 19
+BUCKET_ROWS = 1 << 18
 _PART_BATCH_ROWS = 1 << 12
 _LZ4 = pa.ipc.IpcWriteOptions(compression="lz4")
 ROW = "__row"  # a hidden column: the event's record's position among the rows read, from 0
@@ -115,11 +115,15 @@ class SpilledEvents:
         if held:
             yield pa.concat_tables(carried)
 
-    def to_table(self) -> pa.Table:
-        """Every event in one table, in no particular order (as much memory as the events take)."""
-        if not self._parts:
-            return s.ARROW_SCHEMA.empty_table()
-        return pa.concat_tables(self._fixed(_read(part.path)) for part in self._parts)
+    def pieces(self) -> Iterator[pa.Table]:
+        """Every event, a part at a time, in no particular order (but the same every time)."""
+        for part in self._parts:
+            yield self._fixed(_read(part.path))
+
+    def column(self, name: str) -> pa.ChunkedArray:
+        """One canonical column of every event, in the order of pieces()."""
+        chunks = [chunk for piece in self.pieces() for chunk in piece[name].chunks]
+        return pa.chunked_array(chunks, s.ARROW_SCHEMA.field(name).type)
 
     def close(self) -> None:
         shutil.rmtree(self._directory, ignore_errors=True)

@@ -435,8 +435,6 @@ def save(
         raise UsageError(f"author must be a store.Author, got {type(author).__name__}")
     if (refusal := write_refusal(dataset_id, author)) is not None:
         raise ProtectedDataset(refusal)
-    if isinstance(events, SpilledEvents) and append:
-        events = events.to_table()  # merged with the stored events in memory (see README: limits)
     if not isinstance(events, SpilledEvents):
         events = _conform_events(events)
     rejects = _conform_rejects(rejects)
@@ -450,10 +448,12 @@ def save(
         # them.)
         source_sha256 = None if source is None else pool.submit(_sha256, source)
         if isinstance(events, SpilledEvents):
-            files, event_ids = _VersionFiles.of_spilled(events)
             # Where the importer has checked the ids over the whole file, they are not counted again.
+            files, event_ids = (None, None) if append else _VersionFiles.of_spilled(events)
+            if append and not events.ids_unique:
+                event_ids = events.column(schema.EVENT_ID)
             examples = (
-                [] if events.ids_unique else _repeated_event_ids(pa.table({schema.EVENT_ID: event_ids}))
+                [] if event_ids is None else _repeated_event_ids(pa.table({schema.EVENT_ID: event_ids}))
             )
         else:
             repeated = pool.submit(_repeated_event_ids, events)
@@ -478,7 +478,7 @@ def _sha256(source: bytes | mmap.mmap | Path) -> str:
 def _save_locked(
     place: Place,
     dataset_id: str,
-    events: pa.Table,
+    events: pa.Table | SpilledEvents,
     rejects: pa.Table,
     meta: dict,
     files: _VersionFiles | None,
@@ -493,14 +493,20 @@ def _save_locked(
         newest = versions[0] if versions else None
         own_meta = {key: value for key, value in meta.items() if key not in _BOOKKEEPING}
         own_meta["dataset_id"] = dataset_id
+        rows = events.num_rows
         if files is None and newest is not None:
-            events, appended = _merge(_read_events(place, newest), events)
+            with _merged(place, newest, events) as (merged, appended):
+                files, rows = _VersionFiles.of_spilled(merged)[0], merged.num_rows
             own_meta.update(_dataset_fields(newest.meta))
             own_meta["parent_version"] = newest.version
             own_meta["appended"] = appended
-        own_meta["rows"] = events.num_rows
+        own_meta["rows"] = rows
         if files is None:
-            files = _VersionFiles.of(events)
+            files = (
+                _VersionFiles.of_spilled(events)[0]
+                if isinstance(events, SpilledEvents)
+                else _VersionFiles.of(events)
+            )
         parquet = files.events
         rejects_csv = _rejects_bytes(rejects)
         version = _content_id(parquet, rejects_csv, own_meta)
@@ -948,18 +954,51 @@ def _same_content(
         return False
 
 
-def _merge(stored: pa.Table, new: pa.Table) -> tuple[pa.Table, int]:
-    """Stored events plus the new ones whose event_id is not stored yet; and how many were added."""
-    fresh = new.filter(
-        pc.invert(pc.is_in(new.column(schema.EVENT_ID), value_set=stored.column(schema.EVENT_ID)))
+@contextlib.contextmanager
+def _merged(
+    place: Place, newest: VersionInfo, new: pa.Table | SpilledEvents
+) -> Iterator[tuple[SpilledEvents, int]]:
+    """The newest version's events and the new ones whose event_id it does not hold (a stored event
+    wins), spilled to disk a piece at a time, so an append holds neither version's events whole; and how
+    many were added. The spilled events are removed on leaving."""
+    stored_ids = pa.chunked_array(
+        [
+            chunk
+            for piece in _read_event_pieces(place, newest, [schema.EVENT_ID])
+            for chunk in piece[0].chunks
+        ],
+        pa.string(),
     )
-    return pa.concat_tables([stored, fresh]), fresh.num_rows
+    new_ids = new.column(schema.EVENT_ID)
+    positions = pa.table({"id": new_ids, "at": pa.array(np.arange(len(new_ids), dtype=np.int64))})
+    absent = positions.join(pa.table({"id": stored_ids}), keys="id", join_type="left anti")["at"]
+    fresh = np.zeros(len(new_ids), dtype=bool)
+    fresh[absent.to_numpy()] = True
+    del stored_ids, positions, absent
+    with SpilledEvents() as merged:
+        stored_rows = 0
+        for piece in _read_event_pieces(place, newest, schema.COLUMN_NAMES):
+            merged.add(piece)
+            stored_rows += piece.num_rows
+        start = 0
+        pieces = new.pieces() if isinstance(new, SpilledEvents) else _slices(new)
+        for piece in pieces:
+            kept = fresh[start : start + piece.num_rows]
+            start += piece.num_rows
+            if kept.any():
+                merged.add(piece.filter(pa.array(kept)))
+        added = int(fresh.sum())
+        merged.finish(stored_rows + added, ids_unique=True)  # stored ids, and new ones not among them
+        yield merged, added
+
+
+def _slices(events: pa.Table) -> Iterator[pa.Table]:
+    return (events.slice(offset, _ROWS_PER_GROUP) for offset in range(0, events.num_rows, _ROWS_PER_GROUP))
 
 
 def _light_pieces(events: pa.Table) -> Iterator[pa.Table]:
     """The events' frames.LIGHT_COLUMNS, a row group's worth at a time."""
-    light = events.select(list(frames.LIGHT_COLUMNS))
-    return (light.slice(offset, _ROWS_PER_GROUP) for offset in range(0, light.num_rows, _ROWS_PER_GROUP))
+    return _slices(events.select(list(frames.LIGHT_COLUMNS)))
 
 
 def _rollups_parquet(pieces: Iterable[pa.Table]) -> bytes:
