@@ -141,7 +141,7 @@ def import_race(
     peak_reps: int = 1,
     peak_timeout: float = 1800,
 ) -> dict[str, Any]:
-    """Best of reps: the project's import (read_events + store.save) vs pyarrow read_csv + write_table.
+    """Best of reps: the project's import (read_path + store.save) vs pyarrow read_csv + write_table.
 
     The two alternate which goes first, and each project import writes into a fresh store, so no save
     is short-cut by finding its version already there. The first import's store is kept for the pages.

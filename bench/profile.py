@@ -51,20 +51,12 @@ def _write(profiler: Any, out: Path, label: str, step: str, note: str) -> None:
 def profile_import(csv: Path, out: Path, label: str) -> None:
     import tempfile
 
-    from timeline import store
-    from timeline.ingest import ImportOptions, read_events, read_file, version_meta
-
     profiler = _profiler()
     with tempfile.TemporaryDirectory(dir=out) as tmp:
         profiler.start()
-        max_bytes = max(csv.stat().st_size + 1, ImportOptions.max_bytes)
-        data = read_file(csv, max_bytes)
-        options = ImportOptions(file_name=csv.name, max_bytes=max_bytes)
-        result = read_events(data, options)
-        meta = version_meta(result, name="profile", source_file=csv.name, options=options)
-        store.save(result.events, result.rejects, meta, dataset_id="profile", root=Path(tmp), source=data)
+        measure.project_import(csv, "profile", Path(tmp))
         profiler.stop()
-    _write(profiler, out, label, "import", f"read_events + store.save of {csv.name}")
+    _write(profiler, out, label, "import", f"streamed_import.read_path + store.save of {csv.name}")
 
 
 def profile_page(

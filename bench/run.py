@@ -737,7 +737,7 @@ def notes(sizes: list[dict[str, Any]], floor: dict[str, Any] | None) -> list[str
                 summary = imp.get("summary", {})
                 stored = _bytes(summary.get("parquet_bytes"))
                 found.append(
-                    f"{n}, {kind}: the project's best import is read_events {best['read_events']:.2f} s + "
+                    f"{n}, {kind}: the project's best import is reading {best['read_events']:.2f} s + "
                     f"store.save {best['save']:.2f} s; {summary.get('accepted', 0):,} accepted, "
                     f"{summary.get('rejected', 0):,} rejected, {summary.get('duplicates', 0):,} duplicates, "
                     f"stored Parquet {stored}."
