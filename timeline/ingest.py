@@ -280,7 +280,7 @@ class RowsImported:
     source_ids: pa.ChunkedArray | None  # per record: the id column, cleaned (if one is mapped)
     date_notices: list[str]
     order_votes: dates.OrderVotes
-    all_unknown_actors: bool  # no event (or none) states its actor
+    all_unknown_actors: bool  # no event states its actor (or there is no event)
 
 
 def import_rows(
@@ -331,7 +331,7 @@ def import_rows(
 
     bad = keep & ~start.ok
     bad_idx = np.flatnonzero(bad)
-    rejects.append((np.flatnonzero(bad), _date_reasons(clean, mapping, start, bad_idx)))
+    rejects.append((bad_idx, _date_reasons(clean, mapping, start, bad_idx)))
     keep &= start.ok
 
     reject_table, reject_rows = _reject_table(raw, rows, rejects, found.layout.delimiter)

@@ -426,7 +426,8 @@ def save(
     version's meta (every field but IMPORT_FIELDS: name, anchor...). source is the file the events were
     read from (its content or its path): meta records its SHA-256 as source_sha256 (hashed on a second
     core while the Parquet is encoded). events may be SpilledEvents (see spilled): they are read back in
-    order a range at a time, or, for an append, whole. author is recorded as saved_by; a protected
+    order a range at a time. An append spills the stored events with the new ones (see _merged), so it
+    never holds either whole. author is recorded as saved_by; a protected
     dataset refuses any author but the command line's (ProtectedDataset). A write the disk refuses
     raises StoreWriteError, and nothing is saved.
     """
