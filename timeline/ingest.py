@@ -983,12 +983,27 @@ def hashed_ids(hashes: np.ndarray, codes: np.ndarray | None) -> pa.Array:
     if codes is None:
         return hashed
     shared = np.flatnonzero(np.bincount(codes)[codes] > 1)
-    repeat = pd.Series(codes[shared]).groupby(codes[shared]).cumcount().to_numpy()
-    again, occurrence = shared[repeat > 0], repeat[repeat > 0] + 1
-    numbered = pc.binary_join_element_wise(hashed.take(again), pa.array(occurrence).cast(pa.string()), "-")
-    later = np.zeros(len(hashes), dtype=bool)
-    later[again] = True
-    return pc.replace_with_mask(hashed, pa.array(later), numbered)
+    again, occurrence = later_occurrences(codes[shared])
+    return numbered(hashed, shared[again], occurrence)
+
+
+def later_occurrences(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Of rows numbered by the hash they have (codes, in file order): where the second and later rows of a
+    hash are, and their occurrence numbers (2, 3, ...)."""
+    repeat = pd.Series(codes).groupby(codes).cumcount().to_numpy()
+    return np.flatnonzero(repeat > 0), repeat[repeat > 0] + 1
+
+
+def numbered(ids: pa.Array, positions: np.ndarray, occurrence: np.ndarray) -> pa.Array:
+    """ids with the ones at positions given their occurrence number ("…-2")."""
+    if not len(positions):
+        return ids
+    joined = pc.binary_join_element_wise(
+        ids.take(pa.array(positions)), pa.array(occurrence).cast(pa.string()), "-"
+    )
+    later = np.zeros(len(ids), dtype=bool)
+    later[positions] = True
+    return pc.replace_with_mask(ids, pa.array(later), joined)
 
 
 def _first_occurrences(raw: pa.Table, codes: np.ndarray) -> np.ndarray:

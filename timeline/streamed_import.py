@@ -296,8 +296,8 @@ class _Stream:
                 )
                 first_batch = pairs.groupby(["first", "second"], sort=False)["batch"].transform("first")
                 duplicate_rows = shared[(first_batch.to_numpy() < batch_of[shared]) & first[shared]]
-            repeat = pd.Series(codes).groupby(codes).cumcount().to_numpy()
-            numbered_rows, numbers = shared[repeat > 0], repeat[repeat > 0] + 1
+            again, numbers = ingest.later_occurrences(codes)
+            numbered_rows = shared[again]
         kept = np.concatenate([b.kept for b in self.batches])
         events = spilled.num_rows - int(kept[duplicate_rows].sum())
         notice, use_column = None, False
@@ -331,14 +331,8 @@ def _fixed(
     else:
         ids = ingest.hex_digits(table[_HASH].to_numpy())
         rows = table[ROW].to_numpy()
-        numbered = np.isin(rows, numbered_rows)
-        if numbered.any():
-            where = np.flatnonzero(numbered)
-            occurrence = numbers[np.searchsorted(numbered_rows, rows[where])]
-            with_number = pc.binary_join_element_wise(
-                ids.take(pa.array(where)), pa.array(occurrence).cast(pa.string()), "-"
-            )
-            ids = pc.replace_with_mask(ids, pa.array(numbered), with_number)
+        where = np.flatnonzero(np.isin(rows, numbered_rows))
+        ids = ingest.numbered(ids, where, numbers[np.searchsorted(numbered_rows, rows[where])])
     position = table.schema.get_field_index(s.EVENT_ID)
     return table.set_column(position, table.schema.field(position), ids)
 
